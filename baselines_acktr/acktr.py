@@ -1,0 +1,135 @@
+"""ACKTR's model and training loop; ports baselines ``acktr/acktr.py``.
+
+Paper section 3.1: the actor-critic objective
+``pg_loss − ent_coef·entropy + vf_coef·vf_loss`` is minimised with K-FAC, whose
+Fisher is that of the joint distribution ``p(a, v | s)`` (policy plus a
+Gaussian "output" of the critic, i.e. the critic's Gauss-Newton matrix):
+``joint_fisher_loss = pg_fisher_loss + vf_fisher_loss`` with
+``pg_fisher_loss = −mean(neglogp(a))`` and
+``vf_fisher_loss = −vf_fisher_coef·mean((v − stopgrad(v + n))²)``, ``n ~ N(0, 1)``.
+"""
+import time
+from collections import deque
+
+import numpy as np
+import tensorflow as tf
+
+from .kfac import KfacOptimizer
+from .layers import Capture
+from .utils import Scheduler, explained_variance, safemean
+
+# Baselines' Model hard-codes these K-FAC settings (acktr.py); kfac_options overrides them.
+ACKTR_KFAC_DEFAULTS = dict(momentum=0.9, kfac_update=1, epsilon=0.01, stats_decay=0.99,
+                           cold_iter=10)
+
+
+class Model(tf.Module):
+    """Ports baselines ``acktr.Model`` (same arguments and defaults).
+
+    ``policy`` is a :class:`~baselines_acktr.policies.Policy`.  ``kfac_options``
+    overrides the K-FAC constructor arguments that baselines fixes
+    (momentum 0.9, kfac_update 1, epsilon 0.01, stats_decay 0.99, cold_iter 10).
+    """
+
+    def __init__(self, policy, nenvs, total_timesteps, nprocs=32, nsteps=20, ent_coef=0.01,
+                 vf_coef=0.5, vf_fisher_coef=1.0, lr=0.25, max_grad_norm=0.5, kfac_clip=0.001,
+                 lrschedule="linear", is_async=True, kfac_options=None, seed=0):
+        super().__init__(name="acktr_model")
+        if nenvs < 1 or nsteps < 1:
+            raise ValueError(f"nenvs and nsteps must be >= 1, got {nenvs} and {nsteps}")
+        self.policy = policy
+        self.nenvs, self.nsteps = int(nenvs), int(nsteps)
+        self.nbatch = self.nenvs * self.nsteps
+        self.ent_coef, self.vf_coef, self.vf_fisher_coef = ent_coef, vf_coef, vf_fisher_coef
+        opts = dict(ACKTR_KFAC_DEFAULTS, learning_rate=lr, clip_kl=kfac_clip,
+                    is_async=is_async, max_grad_norm=max_grad_norm)
+        opts.update(kfac_options or {})
+        self.optim = KfacOptimizer(**opts)
+        self.lr = Scheduler(v=lr, nvalues=total_timesteps, schedule=lrschedule)
+        self.rng = tf.random.Generator.from_seed(seed)
+        self.params = policy.params
+
+        obs_spec = tf.TensorSpec([self.nbatch, *policy.obs_shape], policy.obs_dtype)
+        if policy.action_kind == "discrete":
+            act_spec = tf.TensorSpec([self.nbatch], tf.int32)
+        else:
+            act_spec = tf.TensorSpec([self.nbatch, policy.nact], tf.float32)
+        vec = tf.TensorSpec([self.nbatch], tf.float32)
+        scalar = tf.TensorSpec([], tf.float32)
+        self._train_step = tf.function(self._train_step_impl,
+                                       input_signature=[obs_spec, act_spec, vec, vec, vec, scalar])
+        step_obs = tf.TensorSpec([None, *policy.obs_shape], policy.obs_dtype)
+        self._step = tf.function(self._step_impl, input_signature=[step_obs])
+        self._value = tf.function(lambda obs: self.policy(obs)[1], input_signature=[step_obs])
+
+        # Build the optimizer's variables from one eager forward pass.
+        capture = Capture()
+        policy(tf.zeros([1, *policy.obs_shape], policy.obs_dtype), capture)
+        self.optim.build(self.params, policy.kfac_layers, capture)
+
+    # ------------------------------------------------------------- losses
+    def losses(self, obs, actions, advs, rewards, noise, capture=None):
+        """``(pg_loss, vf_loss, entropy, train_loss, joint_fisher_loss)`` of a batch."""
+        pd, v = self.policy(obs, capture)
+        neglogpac = pd.neglogp(actions)
+        entropy = tf.reduce_mean(pd.entropy())
+        pg_loss = tf.reduce_mean(advs * neglogpac) - self.ent_coef * entropy
+        nb = tf.cast(tf.shape(v)[0], tf.float32)
+        vf_loss = tf.reduce_sum(tf.square(v - rewards)) / nb
+        train_loss = pg_loss + self.vf_coef * vf_loss
+        pg_fisher_loss = -tf.reduce_mean(neglogpac)
+        sample_net = v + noise
+        vf_fisher_loss = -self.vf_fisher_coef * tf.reduce_mean(
+            tf.pow(v - tf.stop_gradient(sample_net), 2))
+        joint_fisher_loss = pg_fisher_loss + vf_fisher_loss
+        return pg_loss, vf_loss, entropy, train_loss, joint_fisher_loss
+
+    def _train_step_impl(self, obs, actions, advs, rewards, noise, lr):
+        capture = Capture()
+        with tf.GradientTape(persistent=True) as tape:
+            pg_loss, vf_loss, entropy, train_loss, fisher = self.losses(
+                obs, actions, advs, rewards, noise, capture)
+        grads = tape.gradient(train_loss, self.params)
+        deltas = tape.gradient(fisher, self.optim.factor_outputs(capture))
+        del tape
+        new_stats = self.optim.compute_stats(capture, deltas)
+        self.optim.apply_gradients(grads, new_stats, lr)
+        return pg_loss, vf_loss, entropy
+
+    def train_on_batch(self, obs, actions, advs, rewards, lr, noise=None):
+        """One update with an explicit learning rate (and, for tests, Fisher noise)."""
+        if noise is None:
+            noise = self.rng.normal([self.nbatch])
+        out = self._train_step(tf.convert_to_tensor(obs, self.policy.obs_dtype),
+                               tf.convert_to_tensor(actions, self._act_dtype()),
+                               tf.convert_to_tensor(advs, tf.float32),
+                               tf.convert_to_tensor(rewards, tf.float32),
+                               tf.convert_to_tensor(noise, tf.float32),
+                               tf.constant(lr, tf.float32))
+        return tuple(float(x) for x in out)
+
+    def train(self, obs, states, rewards, masks, actions, values):
+        """Ports ``Model.train``: advantages ``R − V``; the scheduler advances once per sample."""
+        advs = rewards - values
+        for _ in range(len(obs)):
+            cur_lr = self.lr.value()
+        return self.train_on_batch(obs, actions, advs, rewards, cur_lr)
+
+    def _act_dtype(self):
+        return tf.int32 if self.policy.action_kind == "discrete" else tf.float32
+
+    # -------------------------------------------------------------- acting
+    def _step_impl(self, obs):
+        pd, v = self.policy(obs)
+        a = pd.sample(self.rng)
+        return a, v, pd.neglogp(a)
+
+    def step(self, obs, S=None, M=None):
+        """``(actions, values, states, neglogp)`` as baselines' ``PolicyWithValue.step``."""
+        a, v, nlp = self._step(tf.convert_to_tensor(obs, self.policy.obs_dtype))
+        return a.numpy(), v.numpy(), None, nlp.numpy()
+
+    def value(self, obs, S=None, M=None):
+        return self._value(tf.convert_to_tensor(obs, self.policy.obs_dtype)).numpy()
+
+    initial_state = None

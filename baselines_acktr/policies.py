@@ -1,0 +1,134 @@
+"""Actor-critic networks as baselines builds them for ACKTR.
+
+Ports ``common/models.py`` (``nature_cnn``, ``mlp``), ``common/policies.py``
+(``build_policy``/``PolicyWithValue``: policy head with init scale 0.01, value
+head with scale 1.0, ``value_network='shared'|'copy'``) and the
+``pdfromlatent`` heads of ``common/distributions.py``.  ``learn()`` passes
+``one_dim_bias=True`` for the cnn in baselines; here conv biases are always
+one-dimensional and added with ``+``.
+"""
+import numpy as np
+import tensorflow as tf
+
+from .distributions import CategoricalPd, DiagGaussianPd
+from .layers import Conv2D, Dense, LogStd
+
+NATURE_CONVS = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
+
+
+class _ConvTrunk(tf.Module):
+    """``nature_cnn``: x/255, VALID convs + relu, flatten (NHWC order), fc + relu."""
+
+    def __init__(self, prefix, obs_shape, convs, fc, rng, bias_mode):
+        super().__init__(name=(prefix or "cnn") + "trunk")
+        h, w, c = obs_shape
+        self.layers = []
+        for i, (nf, rf, stride) in enumerate(convs):
+            self.layers.append(Conv2D(f"{prefix}c{i + 1}", c, nf, rf, stride, rng,
+                                      init_scale=np.sqrt(2), bias_mode="add"))
+            h, w, c = (h - rf) // stride + 1, (w - rf) // stride + 1, nf
+            if h < 1 or w < 1:
+                raise ValueError(f"observation {tuple(obs_shape)} too small for convs {convs}")
+        self.flat = h * w * c
+        self.fc = Dense(f"{prefix}fc1", self.flat, fc, rng, init_scale=np.sqrt(2),
+                        bias_mode=bias_mode)
+        self.layers.append(self.fc)
+        self.nout = fc
+
+    @staticmethod
+    def preprocess(obs):
+        return tf.cast(obs, tf.float32) / 255.0
+
+    def __call__(self, x, capture=None):
+        for layer in self.layers[:-1]:
+            x = tf.nn.relu(layer(x, capture))
+        x = tf.reshape(x, [-1, self.flat])
+        return tf.nn.relu(self.fc(x, capture))
+
+
+class _MlpTrunk(tf.Module):
+    """``mlp``: fully connected tanh layers ``mlp_fc{i}`` (init scale sqrt 2)."""
+
+    def __init__(self, prefix, nin, hidden, rng, bias_mode, activation=tf.tanh):
+        super().__init__(name=(prefix or "mlp") + "trunk")
+        self.layers = []
+        for i, nh in enumerate(hidden):
+            self.layers.append(Dense(f"{prefix}fc{i}", nin, nh, rng, init_scale=np.sqrt(2),
+                                     bias_mode=bias_mode))
+            nin = nh
+        self.nout = nin
+        self.activation = activation
+
+    @staticmethod
+    def preprocess(obs):
+        return tf.reshape(tf.cast(obs, tf.float32), [tf.shape(obs)[0], -1])
+
+    def __call__(self, x, capture=None):
+        for layer in self.layers:
+            x = self.activation(layer(x, capture))
+        return x
+
+
+class Policy(tf.Module):
+    """Policy and value function with K-FAC capture.
+
+    ``network``: ``'cnn'`` (nature CNN; ``convs``/``fc`` override its sizes) or
+    ``'mlp'`` (``hidden`` widths, default 2×64 tanh).  ``action``: ``('discrete', n)``
+    or ``('box', nact)``.  ``biasadd=True`` makes fully connected layers use
+    ``tf.nn.bias_add`` (for studying baselines' homogeneous-coordinate path).
+
+    ``params`` lists trainable variables in baselines' creation order: trunk,
+    ``pi``, value trunk (``copy``), ``vf``, then ``pi/logstd``.
+    """
+
+    def __init__(self, obs_shape, action, network="cnn", value_network="shared", hidden=(64, 64),
+                 convs=NATURE_CONVS, fc=512, biasadd=False, seed=0):
+        super().__init__(name="policy")
+        kind, nact = action
+        if kind not in ("discrete", "box"):
+            raise ValueError(f"action kind must be 'discrete' or 'box', got {kind!r}")
+        if value_network not in ("shared", "copy"):
+            raise ValueError(f"value_network must be 'shared' or 'copy', got {value_network!r}")
+        rng = np.random.default_rng(seed)
+        bias_mode = "bias_add" if biasadd else "add"
+        self.obs_shape = tuple(int(s) for s in obs_shape)
+        self.obs_dtype = tf.uint8 if network == "cnn" else tf.float32
+        self.action_kind, self.nact = kind, int(nact)
+
+        def trunk(prefix):
+            if network == "cnn":
+                if len(self.obs_shape) != 3:
+                    raise ValueError(f"cnn needs HWC image observations, got shape {self.obs_shape}")
+                return _ConvTrunk(prefix, self.obs_shape, convs, fc, rng, bias_mode)
+            if network == "mlp":
+                return _MlpTrunk(prefix + "mlp_" if prefix == "" else prefix, int(np.prod(self.obs_shape)),
+                                 hidden, rng, bias_mode)
+            raise ValueError(f"unknown network {network!r} (expected 'cnn' or 'mlp')")
+
+        self.trunk = trunk("")
+        self.pi = Dense("pi", self.trunk.nout, self.nact, rng, init_scale=0.01, bias_mode=bias_mode)
+        self.vf_trunk = trunk("vf_") if value_network == "copy" else None
+        vf_in = self.vf_trunk.nout if self.vf_trunk is not None else self.trunk.nout
+        self.vf = Dense("vf", vf_in, 1, rng, init_scale=1.0, bias_mode=bias_mode)
+        self.logstd = LogStd("pi/logstd", self.nact) if kind == "box" else None
+
+        self.kfac_layers = list(self.trunk.layers) + [self.pi]
+        if self.vf_trunk is not None:
+            self.kfac_layers += self.vf_trunk.layers
+        self.kfac_layers.append(self.vf)
+        if self.logstd is not None:
+            self.kfac_layers.append(self.logstd)
+        self.params = [p for layer in self.kfac_layers for p in layer.params]
+
+    def __call__(self, obs, capture=None):
+        """Returns ``(pd, v)``: the action distribution and the value ``[B]``."""
+        # One preprocessed tensor feeds both trunks, so K-FAC sees that their first
+        # layers read the same input and shares one activation factor (as baselines).
+        x = self.trunk.preprocess(obs)
+        h = self.trunk(x, capture)
+        pi_out = self.pi(h, capture)
+        hv = self.vf_trunk(x, capture) if self.vf_trunk is not None else h
+        v = self.vf(hv, capture)[:, 0]
+        if self.logstd is None:
+            return CategoricalPd(pi_out), v
+        return DiagGaussianPd(pi_out, self.logstd(pi_out, capture)), v

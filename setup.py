@@ -1,0 +1,18 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="baselines_acktr",
+    version="0.1.0",
+    description="OpenAI Baselines' ACKTR (K-FAC actor-critic), ported faithfully to TensorFlow 2",
+    packages=find_packages(include=["baselines_acktr", "baselines_acktr.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.16",
+        "tensorflow-probability",
+        "tf-keras",  # tensorflow-probability imports it on TF >= 2.16
+        "numpy",
+        "gymnasium[mujoco]>=1.0",
+        "ale-py>=0.9",
+    ],
+    extras_require={"test": ["pytest"]},
+)
