@@ -84,7 +84,9 @@ class Model(tf.Module):
         joint_fisher_loss = pg_fisher_loss + vf_fisher_loss
         return pg_loss, vf_loss, entropy, train_loss, joint_fisher_loss
 
-    def _train_step_impl(self, obs, actions, advs, rewards, noise, lr):
+    def gradients_and_stats(self, obs, actions, advs, rewards, noise):
+        """One forward pass: losses, ``g = ∇θ train_loss`` and this batch's K-FAC
+        factor statistics (from ``∇z joint_fisher_loss`` at every captured layer)."""
         capture = Capture()
         with tf.GradientTape(persistent=True) as tape:
             pg_loss, vf_loss, entropy, train_loss, fisher = self.losses(
@@ -92,9 +94,12 @@ class Model(tf.Module):
         grads = tape.gradient(train_loss, self.params)
         deltas = tape.gradient(fisher, self.optim.factor_outputs(capture))
         del tape
-        new_stats = self.optim.compute_stats(capture, deltas)
+        return (pg_loss, vf_loss, entropy), grads, self.optim.compute_stats(capture, deltas)
+
+    def _train_step_impl(self, obs, actions, advs, rewards, noise, lr):
+        losses, grads, new_stats = self.gradients_and_stats(obs, actions, advs, rewards, noise)
         self.optim.apply_gradients(grads, new_stats, lr)
-        return pg_loss, vf_loss, entropy
+        return losses
 
     def train_on_batch(self, obs, actions, advs, rewards, lr, noise=None):
         """One update with an explicit learning rate (and, for tests, Fisher noise)."""
@@ -133,3 +138,96 @@ class Model(tf.Module):
         return self._value(tf.convert_to_tensor(obs, self.policy.obs_dtype)).numpy()
 
     initial_state = None
+
+    # --------------------------------------------------------- checkpoints
+    def _checkpoint(self):
+        return tf.train.Checkpoint(policy=self.policy, optim=self.optim, rng=self.rng)
+
+    def save(self, path):
+        """Save parameters, K-FAC state (statistics, eigens, momenta, counters) and RNG."""
+        self._checkpoint().write(path)
+
+    def load(self, path):
+        self._checkpoint().read(path).assert_existing_objects_matched()
+
+
+def policy_for_env(env, network, seed=0, **network_kwargs):
+    """Build a :class:`Policy` for a gymnasium vector env's spaces (ports ``build_policy``).
+
+    ``network_kwargs``: ``value_network`` ('shared'|'copy'), for mlp
+    ``num_layers``/``num_hidden`` (baselines' names, default 2×64), for cnn
+    ``convs``/``fc``; ``one_dim_bias`` is accepted and ignored (always on).
+    """
+    import gymnasium as gym
+
+    from .policies import Policy
+
+    ob_space = env.single_observation_space
+    ac_space = env.single_action_space
+    if isinstance(ac_space, gym.spaces.Discrete):
+        action = ("discrete", int(ac_space.n))
+    elif isinstance(ac_space, gym.spaces.Box) and len(ac_space.shape) == 1:
+        action = ("box", int(ac_space.shape[0]))
+    else:
+        raise ValueError(f"unsupported action space {ac_space} (need Discrete or 1-D Box)")
+    kw = dict(network_kwargs)
+    kw.pop("one_dim_bias", None)
+    if network == "mlp":
+        kw["hidden"] = (int(kw.pop("num_hidden", 64)),) * int(kw.pop("num_layers", 2))
+    return Policy(ob_space.shape, action, network=network, seed=seed, **kw)
+
+
+def learn(network, env, seed, total_timesteps=int(40e6), gamma=0.99, log_interval=100, nprocs=32,
+          nsteps=20, ent_coef=0.01, vf_coef=0.5, vf_fisher_coef=1.0, lr=0.25, max_grad_norm=0.5,
+          kfac_clip=0.001, save_interval=None, lrschedule="linear", load_path=None,
+          is_async=True, logger=None, save_path=None, kfac_options=None, **network_kwargs):
+    """Train ACKTR; ports baselines ``acktr.learn`` (same signature, defaults and log keys).
+
+    ``env`` is a gymnasium vector env (SAME_STEP autoreset).  ``logger`` is a
+    :class:`~baselines_acktr.logger.Logger` (stdout only if None).  Checkpoints
+    go to ``save_path`` every ``save_interval`` updates.  Raises
+    ``FloatingPointError`` if a loss becomes non-finite.
+    """
+    from .logger import Logger
+    from .runner import Runner
+
+    if total_timesteps <= 0:
+        raise ValueError(f"total_timesteps must be > 0, got {total_timesteps}")
+    np.random.seed(seed)
+    tf.random.set_seed(seed)
+    logger = logger or Logger()
+    policy = policy_for_env(env, network, seed=seed, **network_kwargs)
+    model = Model(policy, env.num_envs, total_timesteps, nprocs=nprocs, nsteps=nsteps,
+                  ent_coef=ent_coef, vf_coef=vf_coef, vf_fisher_coef=vf_fisher_coef, lr=lr,
+                  max_grad_norm=max_grad_norm, kfac_clip=kfac_clip, lrschedule=lrschedule,
+                  is_async=is_async, kfac_options=kfac_options, seed=seed)
+    if load_path is not None:
+        model.load(load_path)
+    runner = Runner(env, model, nsteps=nsteps, gamma=gamma, seed=seed)
+    epinfobuf = deque(maxlen=100)
+    nbatch = model.nbatch
+    tstart = time.time()
+    for update in range(1, total_timesteps // nbatch + 1):
+        obs, states, rewards, masks, actions, values, epinfos = runner.run()
+        epinfobuf.extend(epinfos)
+        policy_loss, value_loss, policy_entropy = model.train(obs, states, rewards, masks,
+                                                              actions, values)
+        if not np.all(np.isfinite([policy_loss, value_loss, policy_entropy])):
+            raise FloatingPointError(
+                f"non-finite loss at update {update}: policy_loss={policy_loss}, "
+                f"value_loss={value_loss}, entropy={policy_entropy}")
+        fps = int(update * nbatch / (time.time() - tstart))
+        if update % log_interval == 0 or update == 1:
+            logger.record("nupdates", update)
+            logger.record("total_timesteps", update * nbatch)
+            logger.record("fps", fps)
+            logger.record("policy_entropy", float(policy_entropy))
+            logger.record("policy_loss", float(policy_loss))
+            logger.record("value_loss", float(value_loss))
+            logger.record("explained_variance", float(explained_variance(values, rewards)))
+            logger.record("eprewmean", safemean([e["r"] for e in epinfobuf]))
+            logger.record("eplenmean", safemean([e["l"] for e in epinfobuf]))
+            logger.dump()
+        if save_interval and save_path and (update % save_interval == 0 or update == 1):
+            model.save(f"{save_path}/checkpoint{update:05d}")
+    return model
