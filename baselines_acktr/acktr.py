@@ -29,11 +29,18 @@ class Model(tf.Module):
     ``policy`` is a :class:`~baselines_acktr.policies.Policy`.  ``kfac_options``
     overrides the K-FAC constructor arguments that baselines fixes
     (momentum 0.9, kfac_update 1, epsilon 0.01, stats_decay 0.99, cold_iter 10).
+
+    With ``is_async=True`` (baselines' default) the eigen-decompositions run in
+    a background thread (:mod:`~baselines_acktr.eigen_worker`), started at the
+    first update; ``wait_first_eigen``, ``eigen_backend`` and
+    ``deterministic_async`` are passed to :meth:`KfacOptimizer.start_async`.
+    Call :meth:`close` (``learn()`` does) to stop the thread.
     """
 
     def __init__(self, policy, nenvs, total_timesteps, nprocs=32, nsteps=20, ent_coef=0.01,
                  vf_coef=0.5, vf_fisher_coef=1.0, lr=0.25, max_grad_norm=0.5, kfac_clip=0.001,
-                 lrschedule="linear", is_async=True, kfac_options=None, seed=0):
+                 lrschedule="linear", is_async=True, kfac_options=None, seed=0,
+                 wait_first_eigen=True, eigen_backend="numpy", deterministic_async=False):
         super().__init__(name="acktr_model")
         if nenvs < 1 or nsteps < 1:
             raise ValueError(f"nenvs and nsteps must be >= 1, got {nenvs} and {nsteps}")
@@ -56,8 +63,18 @@ class Model(tf.Module):
             act_spec = tf.TensorSpec([self.nbatch, policy.nact], tf.float32)
         vec = tf.TensorSpec([self.nbatch], tf.float32)
         scalar = tf.TensorSpec([], tf.float32)
-        self._train_step = tf.function(self._train_step_impl,
-                                       input_signature=[obs_spec, act_spec, vec, vec, vec, scalar])
+        self._async_options = dict(wait_first_eigen=wait_first_eigen, backend=eigen_backend,
+                                   deterministic=deterministic_async)
+        batch_sig = [obs_spec, act_spec, vec, vec, vec]
+        if self.optim.is_async:
+            grad_sig = [tf.TensorSpec(p.shape, tf.float32) for p in policy.params]
+            self._stats_step = tf.function(self._stats_step_impl, input_signature=batch_sig)
+            self._update_step = tf.function(
+                self._update_step_impl,
+                input_signature=[grad_sig, scalar, tf.TensorSpec([], tf.bool)])
+        else:
+            self._train_step = tf.function(self._train_step_impl,
+                                           input_signature=batch_sig + [scalar])
         step_obs = tf.TensorSpec([None, *policy.obs_shape], policy.obs_dtype)
         self._step = tf.function(self._step_impl, input_signature=[step_obs])
         self._value = tf.function(lambda obs: self.policy(obs)[1], input_signature=[step_obs])
@@ -101,17 +118,38 @@ class Model(tf.Module):
         self.optim.apply_gradients(grads, new_stats, lr)
         return losses
 
+    def _stats_step_impl(self, obs, actions, advs, rewards, noise):
+        losses, grads, new_stats = self.gradients_and_stats(obs, actions, advs, rewards, noise)
+        self.optim.update_stats(new_stats)
+        return losses, grads
+
+    def _update_step_impl(self, grads, lr, eigen_ready):
+        self.optim.apply_updates(grads, lr, eigen_ready)
+        return tf.constant(True)
+
     def train_on_batch(self, obs, actions, advs, rewards, lr, noise=None):
         """One update with an explicit learning rate (and, for tests, Fisher noise)."""
         if noise is None:
             noise = self.rng.normal([self.nbatch])
-        out = self._train_step(tf.convert_to_tensor(obs, self.policy.obs_dtype),
-                               tf.convert_to_tensor(actions, self._act_dtype()),
-                               tf.convert_to_tensor(advs, tf.float32),
-                               tf.convert_to_tensor(rewards, tf.float32),
-                               tf.convert_to_tensor(noise, tf.float32),
-                               tf.constant(lr, tf.float32))
+        batch = (tf.convert_to_tensor(obs, self.policy.obs_dtype),
+                 tf.convert_to_tensor(actions, self._act_dtype()),
+                 tf.convert_to_tensor(advs, tf.float32),
+                 tf.convert_to_tensor(rewards, tf.float32),
+                 tf.convert_to_tensor(noise, tf.float32))
+        lr = tf.constant(lr, tf.float32)
+        if not self.optim.is_async:
+            out = self._train_step(*batch, lr)
+        else:
+            if self.optim._worker is None:
+                self.optim.start_async(**self._async_options)
+            out, grads = self._stats_step(*batch)
+            ready = self.optim.async_exchange()
+            self._update_step(grads, lr, tf.constant(ready))
         return tuple(float(x) for x in out)
+
+    def close(self):
+        """Stop the asynchronous eigen thread, if one runs (idempotent)."""
+        self.optim.stop_async()
 
     def train(self, obs, states, rewards, masks, actions, values):
         """Ports ``Model.train``: advantages ``R − V``; the scheduler advances once per sample."""
@@ -189,7 +227,6 @@ def learn(network, env, seed, total_timesteps=int(40e6), gamma=0.99, log_interva
     ``FloatingPointError`` if a loss becomes non-finite.
     """
     from .logger import Logger
-    from .runner import Runner
 
     if total_timesteps <= 0:
         raise ValueError(f"total_timesteps must be > 0, got {total_timesteps}")
@@ -203,6 +240,18 @@ def learn(network, env, seed, total_timesteps=int(40e6), gamma=0.99, log_interva
                   is_async=is_async, kfac_options=kfac_options, seed=seed)
     if load_path is not None:
         model.load(load_path)
+    try:
+        _learn_loop(model, env, total_timesteps, gamma, log_interval, nsteps, save_interval,
+                    logger, save_path, seed)
+    finally:
+        model.close()
+    return model
+
+
+def _learn_loop(model, env, total_timesteps, gamma, log_interval, nsteps, save_interval, logger,
+                save_path, seed):
+    from .runner import Runner
+
     runner = Runner(env, model, nsteps=nsteps, gamma=gamma, seed=seed)
     epinfobuf = deque(maxlen=100)
     nbatch = model.nbatch
@@ -230,4 +279,3 @@ def learn(network, env, seed, total_timesteps=int(40e6), gamma=0.99, log_interva
             logger.dump()
         if save_interval and save_path and (update % save_interval == 0 or update == 1):
             model.save(f"{save_path}/checkpoint{update:05d}")
-    return model

@@ -365,28 +365,46 @@ class KfacOptimizer(tf.Module):
 
     # ----------------------------------------------------------------- step
     def apply_gradients(self, grads, new_stats, lr=None):
-        """One ACKTR optimizer step (ports ``apply_gradients`` + ``apply_gradients_kfac``
-        + ``apply_stats``), in the order fixed by the parity recording.
-
-        Call inside the caller's ``tf.function``; ``new_stats`` comes from
-        :meth:`compute_stats` on the pre-update parameters.
+        """One synchronous ACKTR optimizer step (ports ``apply_gradients`` +
+        ``apply_gradients_kfac`` + ``apply_stats``), in the order fixed by the
+        parity recording.  Call inside the caller's ``tf.function``; ``new_stats``
+        comes from :meth:`compute_stats` on the pre-update parameters.
         """
+        self.update_stats(new_stats)
+        self.apply_updates(grads, lr)
+
+    def update_stats(self, new_stats):
+        """First half of a step: ``global_step += 1`` and the running averages."""
         if not self.built:
-            raise RuntimeError("KfacOptimizer.build() must run before apply_gradients()")
-        lr = tf.convert_to_tensor(self.learning_rate if lr is None else lr, tf.float32)
-        s0 = tf.identity(self.sgd_step.read_value())
+            raise RuntimeError("KfacOptimizer.build() must run before a step")
         self.global_step.assign_add(1)
-        self.apply_stats(new_stats, s0)
-        self.update_factors()
+        self.apply_stats(new_stats, self.sgd_step.read_value())
+
+    def apply_updates(self, grads, lr=None, eigen_ready=None):
+        """Second half of a step: factors, direction ``u``, K-FAC and cold updates.
+
+        ``eigen_ready=None``: decompose inline when due (synchronous path).
+        Otherwise a bool tensor saying whether the asynchronous worker installed
+        new eigens for this step (baselines' dequeue): then, once
+        ``stats_step ≥ stats_accum_iter``, ``factor_step`` counts installs,
+        and before that ``cold_step`` counts steps.
+        """
+        lr = tf.convert_to_tensor(self.learning_rate if lr is None else lr, tf.float32)
+        s0 = tf.identity(self.sgd_step.read_value())  # the cold update comes last
+        if eigen_ready is None:
+            self.update_factors()
+        else:
+            def count_install():
+                return tf.cond(eigen_ready, lambda: self.factor_step.assign_add(1),
+                               lambda: tf.identity(self.factor_step))
+
+            tf.cond(self.stats_step >= self.stats_accum_iter, count_install,
+                    lambda: self.cold_step.assign_add(1))
 
         u = tf.cond(self.factor_step > 0, lambda: self.precondition(grads, lr),
                     lambda: [tf.identity(g) for g in grads])
 
-        if self.full_stats_init:
-            kfac_gate = tf.logical_and(self.stats_step >= self.stats_accum_iter,
-                                       self.factor_step > 0)
-        else:
-            kfac_gate = s0 >= self.cold_iter
+        kfac_gate = self._kfac_gate(s0, self.stats_step, self.factor_step)
         kfac_rate = lr * _f32(1.0 - self.momentum)
         mom = _f32(self.momentum)
 
@@ -411,6 +429,90 @@ class KfacOptimizer(tf.Module):
             return tf.constant(True)
 
         tf.cond(s0 <= self.cold_iter, cold_update, lambda: tf.constant(False))
+
+    def _kfac_gate(self, s0, stats_step, factor_step):
+        """Whether the K-FAC momentum update runs (baselines' ``optimOp`` conditions)."""
+        if self.full_stats_init:
+            return (stats_step >= self.stats_accum_iter) & (factor_step > 0)
+        return s0 >= self.cold_iter
+
+    # --------------------------------------------------------- async eigen
+    def start_async(self, deterministic=False, wait_first_eigen=True, backend="numpy"):
+        """Start the background eigen-decomposition thread (``is_async=True``).
+
+        ``wait_first_eigen`` (default): the first step whose K-FAC update runs
+        waits for a decomposition of the current statistics, so no K-FAC step
+        ever follows the raw gradient and that step equals the synchronous
+        path.  ``False`` restores baselines' timing-dependent start.
+        ``deterministic``: every due step waits for its own decomposition
+        (equal to the synchronous path; for tests).
+        """
+        from .eigen_worker import EigenWorker
+
+        if self._worker is not None:
+            raise RuntimeError("the eigen thread is already running")
+        self._worker = EigenWorker(backend=backend)
+        self._deterministic = bool(deterministic)
+        self._wait_first_eigen = bool(wait_first_eigen)
+        self._first_kfac_done = False
+        self.raw_gradient_kfac_steps = 0
+
+    def stop_async(self):
+        """Stop the eigen thread (idempotent); pending work is discarded."""
+        if self._worker is not None:
+            worker, self._worker = self._worker, None
+            worker.close()
+
+    _worker = None
+
+    def async_exchange(self):
+        """Between :meth:`update_stats` and :meth:`apply_updates` (training thread).
+
+        Installs a finished decomposition (the dequeue of baselines' queue
+        runner) and, when the statistics are due and the worker is idle, hands
+        it a copy of them (its enqueue).  Returns whether new eigens were
+        installed for this step.
+        """
+        worker = self._worker
+        if worker is None:
+            raise RuntimeError("is_async=True needs start_async() (learn() does this)")
+        worker.check()
+        ss = int(self.stats_step.numpy())
+        if ss < self.stats_accum_iter:
+            return False
+        s0, fs = int(self.sgd_step.numpy()), int(self.factor_step.numpy())
+        due = ss % self.kfac_update == 0
+        kfac_now = bool(self._kfac_gate(s0, ss, fs + 1))
+        first = kfac_now and not self._first_kfac_done
+        if kfac_now:
+            self._first_kfac_done = True
+        if self._deterministic or (first and self._wait_first_eigen):
+            if due or (worker.busy and not self._deterministic):
+                result = worker.run_now(self._snapshot()) if due else worker.wait()
+            elif fs == 0 and not self._deterministic:
+                result = worker.run_now(self._snapshot())
+            else:
+                return False
+            self._install(result)
+            return True
+        installed = False
+        result = worker.poll()
+        if result is not None:
+            self._install(result)
+            installed = True
+        if due and not worker.busy:
+            worker.submit(self._snapshot())
+        if kfac_now and fs == 0 and not installed and not self.full_stats_init:
+            self.raw_gradient_kfac_steps += 1  # baselines' raw-gradient window
+        return installed
+
+    def _snapshot(self):
+        return [np.array(v.numpy(), copy=True) for v in self.stats]
+
+    def _install(self, eigens):
+        for (e, q), ve, vq in zip(eigens, self.eig_e, self.eig_Q):
+            ve.assign(e)
+            vq.assign(q)
 
     def counters(self):
         """``[sgd_step, global_step, cold_step, factor_step, stats_step, vFv]`` as floats."""

@@ -1,0 +1,726 @@
+"""DeepMind-style Atari preprocessing on the gymnasium API.
+
+Ports of ``baselines/common/atari_wrappers.py``, ``baselines/bench/monitor.py``
+and the Atari branch of ``baselines/common/cmd_util.py`` (``make_vec_env`` /
+``make_env``) from OpenAI Baselines, rewritten for gymnasium >= 1.0:
+
+* ``reset(seed=None, options=None) -> (obs, info)``
+* ``step(action) -> (obs, reward, terminated, truncated, info)``
+
+Baselines' single ``done`` flag is ``terminated or truncated`` here.
+
+The wrapper order is the one of baselines' ``make_env`` for Atari::
+
+    gym.make(id) -> NoopResetEnv -> MaxAndSkipEnv [-> TimeLimit]   (make_atari)
+        -> Monitor                                                  (raw game stats)
+        -> EpisodicLifeEnv -> FireResetEnv -> WarpFrame [-> ScaledFloatFrame]
+        -> ClipRewardEnv -> FrameStack                              (wrap_deepmind)
+
+so the Monitor sees whole games and unclipped rewards.
+
+Where gymnasium ships a wrapper whose behaviour is *identical* to the
+baselines one it is reused (``MaxAndSkipObservation``, ``TransformReward``,
+``TimeLimit``); everywhere else gymnasium's counterpart behaves differently and
+the baselines behaviour is ported; each class says why.
+"""
+import csv
+import json
+import math
+import os
+import time
+from collections import deque
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.wrappers import MaxAndSkipObservation, TimeLimit, TransformReward
+
+try:  # OpenCV is optional: WarpFrame falls back to an exact numpy port of what it uses.
+    import cv2
+
+    cv2.ocl.setUseOpenCL(False)
+except ImportError:  # pragma: no cover - depends on the installation
+    cv2 = None
+
+__all__ = [
+    "NoopResetEnv",
+    "MaxAndSkipEnv",
+    "EpisodicLifeEnv",
+    "FireResetEnv",
+    "WarpFrame",
+    "ScaledFloatFrame",
+    "ClipRewardEnv",
+    "FrameStack",
+    "Monitor",
+    "make_atari",
+    "wrap_deepmind",
+    "make_atari_env",
+    "episode_infos",
+    "rgb_to_gray",
+    "resize_area",
+]
+
+
+def _ended(terminated, truncated):
+    return bool(terminated) or bool(truncated)
+
+
+def _keep_episode_record(step_info, reset_info):
+    """If a step taken *inside* a reset finished a monitored game, keep its
+    ``'episode'`` record in the info that the reset returns (otherwise the
+    record would only be in the csv file, not in the infos a learner reads)."""
+    if "episode" in step_info and "episode" not in reset_info:
+        reset_info = dict(reset_info)
+        reset_info["episode"] = step_info["episode"]
+    return reset_info
+
+
+# --------------------------------------------------------------------------- #
+# Wrappers of make_atari
+# --------------------------------------------------------------------------- #
+class NoopResetEnv(gym.Wrapper):
+    """Port of baselines ``atari_wrappers.NoopResetEnv``.
+
+    After each reset, plays a random number (uniform in ``[1, noop_max]``,
+    drawn from the unwrapped env's ``np_random``) of NOOP actions so that
+    episodes start from varied states.  Action 0 must be NOOP.
+
+    gymnasium has no standalone equivalent (it is folded into
+    ``AtariPreprocessing``, together with other steps), hence the port.  As in
+    baselines, if the game ends during the no-ops the env is reset again
+    (without re-applying the seed, which has been used by the first reset).
+    """
+
+    def __init__(self, env, noop_max=30):
+        super().__init__(env)
+        if noop_max < 1:
+            raise ValueError(f"noop_max must be >= 1, got {noop_max}")
+        meanings = env.unwrapped.get_action_meanings()
+        if meanings[0] != "NOOP":
+            raise ValueError(f"NoopResetEnv needs action 0 to be NOOP, got {meanings[0]!r}")
+        self.noop_max = noop_max
+        self.noop_action = 0
+        self.override_num_noops = None  # fixed number of no-ops, for tests
+
+    def reset(self, *, seed=None, options=None):
+        obs, info = self.env.reset(seed=seed, options=options)
+        if self.override_num_noops is not None:
+            n = int(self.override_num_noops)
+        else:
+            n = int(self.env.unwrapped.np_random.integers(1, self.noop_max + 1))
+        info = dict(info)
+        for _ in range(n):
+            obs, _, terminated, truncated, step_info = self.env.step(self.noop_action)
+            info.update(step_info)
+            if _ended(terminated, truncated):
+                obs, info = self.env.reset(options=options)
+                info = dict(info)
+        return obs, info
+
+
+class MaxAndSkipEnv(MaxAndSkipObservation):
+    """Port of baselines ``atari_wrappers.MaxAndSkipEnv``.
+
+    Repeats the action ``skip`` times, sums the rewards and returns the
+    element-wise maximum of the last two raw frames (removes Atari sprite
+    flicker); stops early when the episode ends, in which case the returned
+    frame may mix in frames of the previous step, exactly as baselines.
+
+    gymnasium's ``MaxAndSkipObservation`` has identical semantics (same
+    two-frame buffer kept across steps, same early break, same summed reward,
+    info of the last raw step, reset passed through), so it is used as is;
+    the only difference is that gymnasium refuses ``skip < 2``.
+    """
+
+    def __init__(self, env, skip=4):
+        super().__init__(env, skip=skip)
+
+
+class EpisodicLifeEnv(gym.Wrapper):
+    """Port of baselines ``atari_wrappers.EpisodicLifeEnv``.
+
+    A lost life is reported as ``terminated=True``, but the game is really
+    reset only when it is over; a reset after a mere life loss plays one NOOP
+    step to continue the same game.
+
+    gymnasium's ``AtariPreprocessing(terminal_on_life_loss=True)`` differs: it
+    signals termination on life loss but its reset always restarts the game,
+    so later lives would never be played; hence the port.
+
+    Two small additions for the gymnasium API:
+
+    * a reset with an explicit ``seed`` always restarts the game (a seed asks
+      for a fresh, reproducible game);
+    * if the continuation NOOP step itself ends the game, the game is reset
+      (baselines ignored that ``done`` and its Monitor would then refuse the
+      next step).
+    """
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.lives = 0
+        self.was_real_done = True
+
+    def _ale_lives(self):
+        return self.env.unwrapped.ale.lives()
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.was_real_done = _ended(terminated, truncated)
+        lives = self._ale_lives()
+        # lives > 0: some games (Qbert) sit at 0 lives for a few frames before
+        # the game-over signal; only the real game over should end that life.
+        if 0 < lives < self.lives:
+            terminated = True
+        self.lives = lives
+        return obs, reward, terminated, truncated, info
+
+    def reset(self, *, seed=None, options=None):
+        if self.was_real_done or seed is not None:
+            obs, info = self.env.reset(seed=seed, options=options)
+        else:
+            obs, _, terminated, truncated, info = self.env.step(0)
+            if _ended(terminated, truncated):
+                step_info = info
+                obs, info = self.env.reset(options=options)
+                info = _keep_episode_record(step_info, info)
+        self.lives = self._ale_lives()
+        return obs, info
+
+
+class FireResetEnv(gym.Wrapper):
+    """Port of baselines ``atari_wrappers.FireResetEnv``.
+
+    For games that wait for FIRE: after a reset, plays action 1 (FIRE) then
+    action 2, resetting again if either ends the episode.  gymnasium has no
+    equivalent.  One deviation: if the second step ends the episode, the
+    observation of the new reset is returned (baselines returned the terminal
+    one).
+    """
+
+    def __init__(self, env):
+        super().__init__(env)
+        meanings = env.unwrapped.get_action_meanings()
+        if len(meanings) < 3 or meanings[1] != "FIRE":
+            raise ValueError(f"FireResetEnv needs action 1 to be FIRE and >= 3 actions, got {meanings}")
+
+    def reset(self, *, seed=None, options=None):
+        self.env.reset(seed=seed, options=options)
+        obs = info = None
+        for action in (1, 2):
+            obs, _, terminated, truncated, info = self.env.step(action)
+            if _ended(terminated, truncated):
+                step_info = info
+                obs, info = self.env.reset(options=options)
+                info = _keep_episode_record(step_info, info)
+        return obs, info
+
+
+# --------------------------------------------------------------------------- #
+# Frame warping: cv2 if installed, otherwise a numpy port of the two cv2 calls
+# --------------------------------------------------------------------------- #
+# OpenCV's RGB->gray for 8-bit images is fixed point: weights 0.299, 0.587,
+# 0.114 scaled by 2**14, plus rounding, then a 14-bit shift.
+_GRAY_SHIFT = 14
+_GRAY_R, _GRAY_G, _GRAY_B = 4899, 9617, 1868
+
+
+def rgb_to_gray(frame):
+    """Numpy equivalent of ``cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)`` for
+    uint8 ``(H, W, 3)`` RGB frames (bit exact: same fixed-point arithmetic)."""
+    rgb = np.asarray(frame, dtype=np.int32)
+    acc = rgb[..., 0] * _GRAY_R + rgb[..., 1] * _GRAY_G + rgb[..., 2] * _GRAY_B
+    return ((acc + (1 << (_GRAY_SHIFT - 1))) >> _GRAY_SHIFT).astype(np.uint8)
+
+
+_AREA_TABLES = {}
+
+
+def _area_table(n_src, n_dst):
+    """Source indices and float32 weights of each output cell for an area
+    (box-filter) downsampling of ``n_src`` samples to ``n_dst``.
+
+    Output cell ``d`` covers the source interval ``[d*s, (d+1)*s)`` with
+    ``s = n_src / n_dst``; each source sample gets a weight equal to the part
+    of it inside that interval divided by the interval's length (partial
+    overlaps under 1e-3 are dropped), the rule OpenCV's INTER_AREA uses for
+    non-integer factors.  Returns ``(index, weight)`` arrays of shape
+    ``(n_dst, k)``, padded with zero weights.
+    """
+    key = (n_src, n_dst)
+    if key in _AREA_TABLES:
+        return _AREA_TABLES[key]
+    s = n_src / n_dst
+    cells = []
+    for d in range(n_dst):
+        lo = d * s
+        hi = lo + s
+        width = min(s, n_src - lo)
+        first_full = math.ceil(lo)
+        last_edge = min(math.floor(hi), n_src - 1)
+        first_full = min(first_full, last_edge)
+        cell = []
+        if first_full - lo > 1e-3:  # partly covered sample on the left
+            cell.append((first_full - 1, (first_full - lo) / width))
+        for src in range(first_full, last_edge):  # fully covered samples
+            cell.append((src, 1.0 / width))
+        if hi - last_edge > 1e-3:  # partly covered sample on the right
+            cell.append((last_edge, min(hi - last_edge, 1.0, width) / width))
+        cells.append(cell)
+    k = max(len(c) for c in cells)
+    index = np.zeros((n_dst, k), dtype=np.intp)
+    weight = np.zeros((n_dst, k), dtype=np.float32)
+    for d, cell in enumerate(cells):
+        for j, (src, w) in enumerate(cell):
+            index[d, j] = src
+            weight[d, j] = np.float32(w)
+    _AREA_TABLES[key] = (index, weight)
+    return index, weight
+
+
+def resize_area(frame, width, height):
+    """Numpy port of ``cv2.resize(frame, (width, height),
+    interpolation=cv2.INTER_AREA)`` for downsampling uint8 images of shape
+    ``(H, W)`` or ``(H, W, C)``.
+
+    Follows OpenCV's computation for non-integer factors (Atari's 210x160 ->
+    84x84): a horizontal pass then a vertical pass of area weights, both
+    accumulated in float32 in the same order as OpenCV, then rounded half to
+    even and saturated to uint8.  Adding the zero-weight padding terms leaves
+    float sums unchanged, so the result matches OpenCV bit for bit on the
+    Atari sizes (checked against opencv-python-headless 4.12).  For exact
+    integer factors OpenCV takes a different integer-averaging path, and this
+    port may then differ by 1 on exact ties.  Upsampling is not supported.
+    """
+    img = np.asarray(frame)
+    if img.dtype != np.uint8 or img.ndim not in (2, 3):
+        raise ValueError(f"resize_area expects a uint8 (H, W) or (H, W, C) array, got {img.dtype} {img.shape}")
+    src_h, src_w = img.shape[:2]
+    if width > src_w or height > src_h:
+        raise ValueError(f"resize_area only downsamples: {src_h}x{src_w} -> {height}x{width}")
+    x_idx, x_w = _area_table(src_w, width)
+    y_idx, y_w = _area_table(src_h, height)
+    src = img.astype(np.float32)
+    extra = (1,) * (img.ndim - 2)
+    # horizontal pass: rows[h, x] = sum_j src[h, x_idx[x, j]] * x_w[x, j]
+    rows = np.zeros((src_h, width) + img.shape[2:], dtype=np.float32)
+    for j in range(x_idx.shape[1]):
+        rows += src[:, x_idx[:, j]] * x_w[:, j].reshape((1, width) + extra)
+    # vertical pass: out[y, x] = sum_j rows[y_idx[y, j], x] * y_w[y, j]
+    out = np.zeros((height, width) + img.shape[2:], dtype=np.float32)
+    for j in range(y_idx.shape[1]):
+        out += rows[y_idx[:, j]] * y_w[:, j].reshape((height, 1) + extra)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+class WarpFrame(gym.ObservationWrapper):
+    """Port of baselines ``atari_wrappers.WarpFrame`` (without its
+    ``dict_space_key`` option).
+
+    Converts RGB frames to grayscale (optional) and resizes them to
+    ``height x width`` with area interpolation; output is uint8
+    ``(height, width, 1)`` (or ``(height, width, 3)`` in colour).
+
+    Uses OpenCV when ``cv2`` can be imported, like baselines; otherwise
+    :func:`rgb_to_gray` and :func:`resize_area`, numpy ports that reproduce
+    OpenCV's results on Atari frames.  gymnasium's ``GrayscaleObservation`` +
+    ``ResizeObservation`` are not used: the former uses float weights and
+    truncation instead of OpenCV's rounded fixed-point conversion, the latter
+    needs OpenCV and drops the channel axis for gray images.
+    """
+
+    def __init__(self, env, width=84, height=84, grayscale=True):
+        super().__init__(env)
+        space = env.observation_space
+        if not (isinstance(space, spaces.Box) and space.dtype == np.uint8 and len(space.shape) == 3):
+            raise ValueError(f"WarpFrame needs uint8 (H, W, C) image observations, got {space}")
+        self._width = width
+        self._height = height
+        self._grayscale = grayscale
+        channels = 1 if grayscale else 3
+        self.observation_space = spaces.Box(low=0, high=255, shape=(height, width, channels), dtype=np.uint8)
+
+    def observation(self, observation):
+        frame = observation
+        if cv2 is not None:
+            if self._grayscale:
+                frame = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+            frame = cv2.resize(frame, (self._width, self._height), interpolation=cv2.INTER_AREA)
+        else:
+            if self._grayscale:
+                frame = rgb_to_gray(frame)
+            frame = resize_area(frame, self._width, self._height)
+        if self._grayscale:
+            frame = frame[:, :, None]
+        return frame
+
+
+class ScaledFloatFrame(gym.ObservationWrapper):
+    """Port of baselines ``atari_wrappers.ScaledFloatFrame``: observations
+    become float32 in [0, 1] (divided by 255).  Written out rather than with
+    ``TransformObservation`` so that the observation space is kept in step."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.observation_space = spaces.Box(low=0.0, high=1.0, shape=env.observation_space.shape, dtype=np.float32)
+
+    def observation(self, observation):
+        return np.asarray(observation, dtype=np.float32) / 255.0
+
+
+class ClipRewardEnv(TransformReward):
+    """Port of baselines ``atari_wrappers.ClipRewardEnv``: the reward becomes
+    its sign, in {-1, 0, +1}.
+
+    Built on gymnasium's ``TransformReward`` with ``np.sign``, which is the
+    same operation.  gymnasium's ``ClipReward(env, -1, 1)`` is *not* used: it
+    clips (0.5 stays 0.5) instead of taking the sign.
+    """
+
+    def __init__(self, env):
+        super().__init__(env, np.sign)
+
+
+class FrameStack(gym.Wrapper):
+    """Port of baselines ``atari_wrappers.FrameStack``: the observation is
+    the last ``k`` frames concatenated on the last (channel) axis, e.g.
+    ``(84, 84, 4)`` uint8; after a reset the first frame is repeated ``k``
+    times.
+
+    Baselines returned memory-saving ``LazyFrames``; a plain numpy array is
+    returned here.  gymnasium's ``FrameStackObservation`` is not used: it
+    stacks on a new leading axis (``(4, 84, 84, 1)``), not on the channels.
+    """
+
+    def __init__(self, env, k=4):
+        super().__init__(env)
+        self.k = k
+        self.frames = deque([], maxlen=k)
+        space = env.observation_space
+        self.observation_space = spaces.Box(
+            low=np.concatenate([space.low] * k, axis=-1),
+            high=np.concatenate([space.high] * k, axis=-1),
+            dtype=space.dtype,
+        )
+
+    def reset(self, *, seed=None, options=None):
+        obs, info = self.env.reset(seed=seed, options=options)
+        for _ in range(self.k):
+            self.frames.append(obs)
+        return self._stacked(), info
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.frames.append(obs)
+        return self._stacked(), reward, terminated, truncated, info
+
+    def _stacked(self):
+        return np.concatenate(list(self.frames), axis=-1)
+
+
+# --------------------------------------------------------------------------- #
+# Monitor
+# --------------------------------------------------------------------------- #
+class Monitor(gym.Wrapper):
+    """Port of baselines ``bench.monitor.Monitor`` (with its ``ResultsWriter``).
+
+    Records each episode of the env it wraps: return ``r`` (sum of the
+    rewards it sees, rounded to 6 decimals), length ``l`` (steps) and ``t``
+    (seconds since this Monitor was created).  On the step that ends an
+    episode (terminated or truncated) ``info['episode'] = {'r', 'l', 't'}``.
+
+    With ``filename`` the records are also written in baselines' monitor
+    format: the path gets ``.monitor.csv`` appended unless it already ends with
+    ``monitor.csv`` (a directory gets ``monitor.csv`` inside), the first line
+    is ``# {"t_start": ..., "env_id": ...}``, then a csv header ``r,l,t`` and
+    one row per episode, flushed at once.
+
+    Put it directly on the env returned by :func:`make_atari` (as baselines'
+    ``make_env``) so that it records whole games with unclipped rewards.
+    Resetting before the episode ends is allowed (the unfinished episode is
+    dropped), as ``make_env``'s ``allow_early_resets=True``; stepping after the
+    end without a reset raises ``RuntimeError``.
+
+    gymnasium's ``RecordEpisodeStatistics`` is not used: its ``t`` is the
+    duration of the episode, not the time since creation, and it writes no
+    file.
+    """
+
+    EXT = "monitor.csv"
+
+    def __init__(self, env, filename=None):
+        super().__init__(env)
+        self.tstart = time.time()
+        self._file = None
+        self._writer = None
+        if filename:
+            path = str(filename)
+            if not path.endswith(self.EXT):
+                path = os.path.join(path, self.EXT) if os.path.isdir(path) else path + "." + self.EXT
+            self.filename = path
+            self._file = open(path, "wt")
+            env_id = env.spec.id if env.spec is not None else None
+            self._file.write("# {} \n".format(json.dumps({"t_start": self.tstart, "env_id": env_id})))
+            self._writer = csv.DictWriter(self._file, fieldnames=("r", "l", "t"))
+            self._writer.writeheader()
+            self._file.flush()
+        else:
+            self.filename = None
+        self.rewards = []
+        self.needs_reset = True
+        self.episode_rewards = []
+        self.episode_lengths = []
+        self.episode_times = []
+        self.total_steps = 0
+
+    def reset(self, *, seed=None, options=None):
+        self.rewards = []
+        self.needs_reset = False
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, action):
+        if self.needs_reset:
+            raise RuntimeError("Monitor: step() called on an episode that has ended; call reset() first")
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.rewards.append(float(reward))
+        self.total_steps += 1
+        if _ended(terminated, truncated):
+            self.needs_reset = True
+            ep_return = sum(self.rewards)
+            ep_length = len(self.rewards)
+            elapsed = time.time() - self.tstart
+            record = {"r": round(ep_return, 6), "l": ep_length, "t": round(elapsed, 6)}
+            self.episode_rewards.append(ep_return)
+            self.episode_lengths.append(ep_length)
+            self.episode_times.append(elapsed)
+            if self._writer is not None:
+                self._writer.writerow(record)
+                self._file.flush()
+            info = dict(info)
+            info["episode"] = record
+        return obs, reward, terminated, truncated, info
+
+    def close(self):
+        super().close()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def get_total_steps(self):
+        return self.total_steps
+
+    def get_episode_rewards(self):
+        return self.episode_rewards
+
+    def get_episode_lengths(self):
+        return self.episode_lengths
+
+    def get_episode_times(self):
+        return self.episode_times
+
+
+# --------------------------------------------------------------------------- #
+# Builders
+# --------------------------------------------------------------------------- #
+def _check_atari_id(env_id):
+    """ValueError unless ``env_id`` is a registered ``NoFrameskip`` id."""
+    if "NoFrameskip" not in env_id:
+        raise ValueError(
+            f"make_atari needs a NoFrameskip env id (frame skipping is done by MaxAndSkipEnv), got {env_id!r}"
+        )
+    import ale_py
+
+    gym.register_envs(ale_py)
+    try:
+        gym.spec(env_id)
+    except gym.error.Error as exc:
+        raise ValueError(f"unknown environment id {env_id!r}: {exc}") from None
+
+
+def make_atari(env_id, max_episode_steps=None):
+    """Port of baselines ``atari_wrappers.make_atari``.
+
+    ``gym.make(env_id)`` (ALE envs registered through ``ale_py``), then
+    ``NoopResetEnv(noop_max=30)`` and ``MaxAndSkipEnv(skip=4)``, then, if
+    ``max_episode_steps`` is given, gymnasium's ``TimeLimit`` counting agent
+    steps (identical to baselines' ``TimeLimit``, which marked the end as a
+    truncation too).  Raises ValueError for an id without ``NoFrameskip`` or
+    an unregistered id.
+    """
+    _check_atari_id(env_id)
+    env = gym.make(env_id)
+    env = NoopResetEnv(env, noop_max=30)
+    env = MaxAndSkipEnv(env, skip=4)
+    if max_episode_steps is not None:
+        env = TimeLimit(env, max_episode_steps=max_episode_steps)
+    return env
+
+
+def wrap_deepmind(env, episode_life=True, clip_rewards=True, frame_stack=True, scale=False):
+    """Port of baselines ``atari_wrappers.wrap_deepmind`` (DeepMind-style
+    Atari): EpisodicLifeEnv, FireResetEnv if the game has a FIRE action,
+    WarpFrame (84x84 gray), ScaledFloatFrame, ClipRewardEnv, FrameStack(4).
+
+    Unlike baselines, ``frame_stack`` defaults to True: baselines stacked the
+    frames of ACKTR's vectorized envs with ``VecFrameStack`` (zero padding
+    after a reset) instead; here each env stacks its own frames (the first
+    frame repeated after a reset).
+    """
+    if episode_life:
+        env = EpisodicLifeEnv(env)
+    if "FIRE" in env.unwrapped.get_action_meanings():
+        env = FireResetEnv(env)
+    env = WarpFrame(env)
+    if scale:
+        env = ScaledFloatFrame(env)
+    if clip_rewards:
+        env = ClipRewardEnv(env)
+    if frame_stack:
+        env = FrameStack(env, 4)
+    return env
+
+
+class _SeedOnFirstReset(gym.Wrapper):
+    """Gymnasium stand-in for the ``env.seed(seed + rank)`` call of baselines
+    ``cmd_util.make_env``: seeds the action space at once and the env on its
+    first reset when that reset gets no seed of its own."""
+
+    def __init__(self, env, seed):
+        super().__init__(env)
+        self._rank_seed = int(seed)
+        self._first_reset = True
+        self.action_space.seed(self._rank_seed)
+
+    def reset(self, *, seed=None, options=None):
+        if self._first_reset:
+            self._first_reset = False
+            if seed is None:
+                seed = self._rank_seed
+        return self.env.reset(seed=seed, options=options)
+
+
+def _make_env_fn(env_id, rank, seed, monitor_dir, max_episode_steps, wrapper_kwargs):
+    def make():
+        env = make_atari(env_id, max_episode_steps=max_episode_steps)
+        filename = os.path.join(monitor_dir, str(rank)) if monitor_dir is not None else None
+        env = Monitor(env, filename)
+        env = wrap_deepmind(env, **wrapper_kwargs)
+        if seed is not None:
+            env = _SeedOnFirstReset(env, seed + rank)
+        return env
+
+    return make
+
+
+def make_atari_env(
+    env_id,
+    num_env,
+    seed,
+    start_index=0,
+    monitor_dir=None,
+    vec="async",
+    *,
+    max_episode_steps=None,
+    wrapper_kwargs=None,
+    context="spawn",
+):
+    """Port of baselines ``cmd_util.make_vec_env`` for Atari (``make_env``
+    with ``env_type='atari'``).
+
+    Env of rank ``r = start_index + i`` (i = 0..num_env-1) is
+    ``wrap_deepmind(Monitor(make_atari(env_id), monitor_dir/<r>.monitor.csv))``
+    (no file without ``monitor_dir``).  Returns a gymnasium
+    ``AsyncVectorEnv`` (one subprocess per env, ``context`` as multiprocessing
+    start method, 'spawn' like baselines' ``SubprocVecEnv``) for
+    ``vec='async'`` or a ``SyncVectorEnv`` for ``vec='sync'``, both with
+    ``autoreset_mode=AutoresetMode.SAME_STEP``: as in baselines' VecEnvs, the
+    observation returned on the step that ends an episode is already the
+    first one of the next episode (the last one is in
+    ``infos['final_obs']``; use :func:`episode_infos` to read the Monitor
+    records).
+
+    Seeding (replaces baselines' ``env.seed(seed + rank)``): each env's
+    action space is seeded with ``seed + r`` when it is built, and the env's
+    first reset is given ``seed + r`` if the caller passes no seed, so
+    ``envs.reset()`` is the same as ``envs.reset(seed=seed + start_index)``
+    (gymnasium gives seed ``s + i`` to env ``i``).  The batched
+    ``envs.action_space`` is seeded with ``seed + start_index``.
+    ``seed=None`` leaves everything unseeded.  Global RNGs (numpy, TF) are
+    not touched here.
+
+    Unknown ids and ids without ``NoFrameskip`` raise ValueError.
+    ``max_episode_steps`` and ``wrapper_kwargs`` are passed to
+    :func:`make_atari` and :func:`wrap_deepmind`.
+    """
+    if vec not in ("async", "sync"):
+        raise ValueError(f"vec must be 'async' or 'sync', got {vec!r}")
+    if num_env < 1:
+        raise ValueError(f"num_env must be >= 1, got {num_env}")
+    _check_atari_id(env_id)
+    if monitor_dir is not None:
+        os.makedirs(monitor_dir, exist_ok=True)
+    wrapper_kwargs = dict(wrapper_kwargs or {})
+    env_fns = [
+        _make_env_fn(env_id, start_index + i, seed, monitor_dir, max_episode_steps, wrapper_kwargs)
+        for i in range(num_env)
+    ]
+    mode = gym.vector.AutoresetMode.SAME_STEP
+    if vec == "async":
+        envs = gym.vector.AsyncVectorEnv(env_fns, context=context, autoreset_mode=mode)
+    else:
+        envs = gym.vector.SyncVectorEnv(env_fns, autoreset_mode=mode)
+    if seed is not None:
+        envs.action_space.seed(seed + start_index)
+    return envs
+
+
+# --------------------------------------------------------------------------- #
+# Reading Monitor records out of vector env infos
+# --------------------------------------------------------------------------- #
+def _records_from(info):
+    """Records in one info dict: ``(env_index, record)`` pairs."""
+    episode = info.get("episode")
+    if not isinstance(episode, dict):
+        return []
+    mask = info.get("_episode")
+    if mask is None:  # a single env's info: the record itself
+        return [(0, {"r": float(episode["r"]), "l": int(episode["l"]), "t": float(episode["t"])})]
+    found = []
+    for i in np.flatnonzero(np.asarray(mask)):
+        found.append((int(i), {
+            "r": float(episode["r"][i]),
+            "l": int(episode["l"][i]),
+            "t": float(episode["t"][i]),
+        }))
+    return found
+
+
+def episode_infos(infos):
+    """Monitor records ``{'r', 'l', 't'}`` of the envs whose (real) episode
+    ended at this step, in env order.  (No baselines counterpart: baselines'
+    runners read ``info.get('episode')`` from each env's info.)
+
+    Accepts:
+
+    * gymnasium vector infos (a dict of batched arrays with ``_key`` masks).
+      With ``AutoresetMode.SAME_STEP`` the info of the ending step is moved
+      into ``infos['final_info']`` (batched the same way, with mask
+      ``infos['_final_info']``), so the record is
+      ``infos['final_info']['episode'][k][i]`` where
+      ``infos['final_info']['_episode'][i]``; the top level ``infos`` then
+      holds the reset info.  With ``NEXT_STEP``/``DISABLED`` it is
+      ``infos['episode']`` / ``infos['_episode']``.  Both places are read.
+    * a list/tuple of per-env info dicts (baselines' VecEnv layout);
+    * a single env's info dict.
+    """
+    if isinstance(infos, (list, tuple)):
+        out = []
+        for info in infos:
+            out.extend(episode_infos(info))
+        return out
+    found = list(_records_from(infos))
+    final = infos.get("final_info")
+    if isinstance(final, dict):
+        found.extend(_records_from(final))
+    found.sort(key=lambda pair: pair[0])
+    return [record for _, record in found]
