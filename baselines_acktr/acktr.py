@@ -23,66 +23,45 @@ ACKTR_KFAC_DEFAULTS = dict(momentum=0.9, kfac_update=1, epsilon=0.01, stats_deca
                            cold_iter=10)
 
 
-class Model(tf.Module):
-    """Ports baselines ``acktr.Model`` (same arguments and defaults).
+class ActorCriticModel(tf.Module):
+    """What ACKTR's and A2C's models share (baselines ``acktr.Model`` / ``a2c.Model``):
+    the policy, the losses, acting, the learning-rate ``Scheduler`` and checkpoints.
+    Subclasses set ``self.optim`` and implement ``train_on_batch``."""
 
-    ``policy`` is a :class:`~baselines_acktr.policies.Policy`.  ``kfac_options``
-    overrides the K-FAC constructor arguments that baselines fixes
-    (momentum 0.9, kfac_update 1, epsilon 0.01, stats_decay 0.99, cold_iter 10).
-
-    With ``is_async=True`` (baselines' default) the eigen-decompositions run in
-    a background thread (:mod:`~baselines_acktr.eigen_worker`), started at the
-    first update; ``wait_first_eigen``, ``eigen_backend`` and
-    ``deterministic_async`` are passed to :meth:`KfacOptimizer.start_async`.
-    Call :meth:`close` (``learn()`` does) to stop the thread.
-    """
-
-    def __init__(self, policy, nenvs, total_timesteps, nprocs=32, nsteps=20, ent_coef=0.01,
-                 vf_coef=0.5, vf_fisher_coef=1.0, lr=0.25, max_grad_norm=0.5, kfac_clip=0.001,
-                 lrschedule="linear", is_async=True, kfac_options=None, seed=0,
-                 wait_first_eigen=True, eigen_backend="numpy", deterministic_async=False):
-        super().__init__(name="acktr_model")
+    def __init__(self, policy, nenvs, nsteps, total_timesteps, ent_coef, vf_coef, lr, lrschedule,
+                 seed, name):
+        super().__init__(name=name)
         if nenvs < 1 or nsteps < 1:
             raise ValueError(f"nenvs and nsteps must be >= 1, got {nenvs} and {nsteps}")
         self.policy = policy
         self.nenvs, self.nsteps = int(nenvs), int(nsteps)
         self.nbatch = self.nenvs * self.nsteps
-        self.ent_coef, self.vf_coef, self.vf_fisher_coef = ent_coef, vf_coef, vf_fisher_coef
-        opts = dict(ACKTR_KFAC_DEFAULTS, learning_rate=lr, clip_kl=kfac_clip,
-                    is_async=is_async, max_grad_norm=max_grad_norm)
-        opts.update(kfac_options or {})
-        self.optim = KfacOptimizer(**opts)
+        self.ent_coef, self.vf_coef = ent_coef, vf_coef
+        self.vf_fisher_coef = 1.0
         self.lr = Scheduler(v=lr, nvalues=total_timesteps, schedule=lrschedule)
         self.rng = tf.random.Generator.from_seed(seed)
         self.params = policy.params
-
-        obs_spec = tf.TensorSpec([self.nbatch, *policy.obs_shape], policy.obs_dtype)
-        if policy.action_kind == "discrete":
-            act_spec = tf.TensorSpec([self.nbatch], tf.int32)
-        else:
-            act_spec = tf.TensorSpec([self.nbatch, policy.nact], tf.float32)
-        vec = tf.TensorSpec([self.nbatch], tf.float32)
-        scalar = tf.TensorSpec([], tf.float32)
-        self._async_options = dict(wait_first_eigen=wait_first_eigen, backend=eigen_backend,
-                                   deterministic=deterministic_async)
-        batch_sig = [obs_spec, act_spec, vec, vec, vec]
-        if self.optim.is_async:
-            grad_sig = [tf.TensorSpec(p.shape, tf.float32) for p in policy.params]
-            self._stats_step = tf.function(self._stats_step_impl, input_signature=batch_sig)
-            self._update_step = tf.function(
-                self._update_step_impl,
-                input_signature=[grad_sig, scalar, tf.TensorSpec([], tf.bool)])
-        else:
-            self._train_step = tf.function(self._train_step_impl,
-                                           input_signature=batch_sig + [scalar])
         step_obs = tf.TensorSpec([None, *policy.obs_shape], policy.obs_dtype)
         self._step = tf.function(self._step_impl, input_signature=[step_obs])
         self._value = tf.function(lambda obs: self.policy(obs)[1], input_signature=[step_obs])
 
-        # Build the optimizer's variables from one eager forward pass.
-        capture = Capture()
-        policy(tf.zeros([1, *policy.obs_shape], policy.obs_dtype), capture)
-        self.optim.build(self.params, policy.kfac_layers, capture)
+    def batch_signature(self):
+        """TensorSpecs of (obs, actions, advs, returns, noise) for one training batch."""
+        p = self.policy
+        obs_spec = tf.TensorSpec([self.nbatch, *p.obs_shape], p.obs_dtype)
+        if p.action_kind == "discrete":
+            act_spec = tf.TensorSpec([self.nbatch], tf.int32)
+        else:
+            act_spec = tf.TensorSpec([self.nbatch, p.nact], tf.float32)
+        vec = tf.TensorSpec([self.nbatch], tf.float32)
+        return [obs_spec, act_spec, vec, vec, vec]
+
+    def to_batch(self, obs, actions, advs, rewards, noise):
+        return (tf.convert_to_tensor(obs, self.policy.obs_dtype),
+                tf.convert_to_tensor(actions, self._act_dtype()),
+                tf.convert_to_tensor(advs, tf.float32),
+                tf.convert_to_tensor(rewards, tf.float32),
+                tf.convert_to_tensor(noise, tf.float32))
 
     # ------------------------------------------------------------- losses
     def losses(self, obs, actions, advs, rewards, noise, capture=None):
@@ -94,62 +73,14 @@ class Model(tf.Module):
         nb = tf.cast(tf.shape(v)[0], tf.float32)
         vf_loss = tf.reduce_sum(tf.square(v - rewards)) / nb
         train_loss = pg_loss + self.vf_coef * vf_loss
+        if noise is None:  # A2C: no Fisher loss
+            return pg_loss, vf_loss, entropy, train_loss, None
         pg_fisher_loss = -tf.reduce_mean(neglogpac)
         sample_net = v + noise
         vf_fisher_loss = -self.vf_fisher_coef * tf.reduce_mean(
             tf.pow(v - tf.stop_gradient(sample_net), 2))
         joint_fisher_loss = pg_fisher_loss + vf_fisher_loss
         return pg_loss, vf_loss, entropy, train_loss, joint_fisher_loss
-
-    def gradients_and_stats(self, obs, actions, advs, rewards, noise):
-        """One forward pass: losses, ``g = ∇θ train_loss`` and this batch's K-FAC
-        factor statistics (from ``∇z joint_fisher_loss`` at every captured layer)."""
-        capture = Capture()
-        with tf.GradientTape(persistent=True) as tape:
-            pg_loss, vf_loss, entropy, train_loss, fisher = self.losses(
-                obs, actions, advs, rewards, noise, capture)
-        grads = tape.gradient(train_loss, self.params)
-        deltas = tape.gradient(fisher, self.optim.factor_outputs(capture))
-        del tape
-        return (pg_loss, vf_loss, entropy), grads, self.optim.compute_stats(capture, deltas)
-
-    def _train_step_impl(self, obs, actions, advs, rewards, noise, lr):
-        losses, grads, new_stats = self.gradients_and_stats(obs, actions, advs, rewards, noise)
-        self.optim.apply_gradients(grads, new_stats, lr)
-        return losses
-
-    def _stats_step_impl(self, obs, actions, advs, rewards, noise):
-        losses, grads, new_stats = self.gradients_and_stats(obs, actions, advs, rewards, noise)
-        self.optim.update_stats(new_stats)
-        return losses, grads
-
-    def _update_step_impl(self, grads, lr, eigen_ready):
-        self.optim.apply_updates(grads, lr, eigen_ready)
-        return tf.constant(True)
-
-    def train_on_batch(self, obs, actions, advs, rewards, lr, noise=None):
-        """One update with an explicit learning rate (and, for tests, Fisher noise)."""
-        if noise is None:
-            noise = self.rng.normal([self.nbatch])
-        batch = (tf.convert_to_tensor(obs, self.policy.obs_dtype),
-                 tf.convert_to_tensor(actions, self._act_dtype()),
-                 tf.convert_to_tensor(advs, tf.float32),
-                 tf.convert_to_tensor(rewards, tf.float32),
-                 tf.convert_to_tensor(noise, tf.float32))
-        lr = tf.constant(lr, tf.float32)
-        if not self.optim.is_async:
-            out = self._train_step(*batch, lr)
-        else:
-            if self.optim._worker is None:
-                self.optim.start_async(**self._async_options)
-            out, grads = self._stats_step(*batch)
-            ready = self.optim.async_exchange()
-            self._update_step(grads, lr, tf.constant(ready))
-        return tuple(float(x) for x in out)
-
-    def close(self):
-        """Stop the asynchronous eigen thread, if one runs (idempotent)."""
-        self.optim.stop_async()
 
     def train(self, obs, states, rewards, masks, actions, values):
         """Ports ``Model.train``: advantages ``R − V``; the scheduler advances once per sample."""
@@ -182,11 +113,107 @@ class Model(tf.Module):
         return tf.train.Checkpoint(policy=self.policy, optim=self.optim, rng=self.rng)
 
     def save(self, path):
-        """Save parameters, K-FAC state (statistics, eigens, momenta, counters) and RNG."""
+        """Save parameters, optimizer state (K-FAC: statistics, eigens, momenta,
+        counters) and the sampling RNG."""
         self._checkpoint().write(path)
 
     def load(self, path):
         self._checkpoint().read(path).assert_existing_objects_matched()
+
+
+    def close(self):
+        """Release background resources (none here)."""
+
+
+class Model(ActorCriticModel):
+    """Ports baselines ``acktr.Model`` (same arguments and defaults).
+
+    ``policy`` is a :class:`~baselines_acktr.policies.Policy`.  ``kfac_options``
+    overrides the K-FAC constructor arguments that baselines fixes
+    (momentum 0.9, kfac_update 1, epsilon 0.01, stats_decay 0.99, cold_iter 10).
+
+    With ``is_async=True`` (baselines' default) the eigen-decompositions run in
+    a background thread (:mod:`~baselines_acktr.eigen_worker`), started at the
+    first update; ``wait_first_eigen``, ``eigen_backend`` and
+    ``deterministic_async`` are passed to :meth:`KfacOptimizer.start_async`.
+    Call :meth:`close` (``learn()`` does) to stop the thread.
+    """
+
+    def __init__(self, policy, nenvs, total_timesteps, nprocs=32, nsteps=20, ent_coef=0.01,
+                 vf_coef=0.5, vf_fisher_coef=1.0, lr=0.25, max_grad_norm=0.5, kfac_clip=0.001,
+                 lrschedule="linear", is_async=True, kfac_options=None, seed=0,
+                 wait_first_eigen=True, eigen_backend="numpy", deterministic_async=False):
+        super().__init__(policy, nenvs, nsteps, total_timesteps, ent_coef, vf_coef, lr,
+                         lrschedule, seed, name="acktr_model")
+        self.vf_fisher_coef = vf_fisher_coef
+        opts = dict(ACKTR_KFAC_DEFAULTS, learning_rate=lr, clip_kl=kfac_clip,
+                    is_async=is_async, max_grad_norm=max_grad_norm)
+        opts.update(kfac_options or {})
+        self.optim = KfacOptimizer(**opts)
+        scalar = tf.TensorSpec([], tf.float32)
+        self._async_options = dict(wait_first_eigen=wait_first_eigen, backend=eigen_backend,
+                                   deterministic=deterministic_async)
+        batch_sig = self.batch_signature()
+        if self.optim.is_async:
+            grad_sig = [tf.TensorSpec(p.shape, tf.float32) for p in policy.params]
+            self._stats_step = tf.function(self._stats_step_impl, input_signature=batch_sig)
+            self._update_step = tf.function(
+                self._update_step_impl,
+                input_signature=[grad_sig, scalar, tf.TensorSpec([], tf.bool)])
+        else:
+            self._train_step = tf.function(self._train_step_impl,
+                                           input_signature=batch_sig + [scalar])
+
+        # Build the optimizer's variables from one eager forward pass.
+        capture = Capture()
+        policy(tf.zeros([1, *policy.obs_shape], policy.obs_dtype), capture)
+        self.optim.build(self.params, policy.kfac_layers, capture)
+
+    def gradients_and_stats(self, obs, actions, advs, rewards, noise):
+        """One forward pass: losses, ``g = ∇θ train_loss`` and this batch's K-FAC
+        factor statistics (from ``∇z joint_fisher_loss`` at every captured layer)."""
+        capture = Capture()
+        with tf.GradientTape(persistent=True) as tape:
+            pg_loss, vf_loss, entropy, train_loss, fisher = self.losses(
+                obs, actions, advs, rewards, noise, capture)
+        grads = tape.gradient(train_loss, self.params)
+        deltas = tape.gradient(fisher, self.optim.factor_outputs(capture))
+        del tape
+        return (pg_loss, vf_loss, entropy), grads, self.optim.compute_stats(capture, deltas)
+
+    def _train_step_impl(self, obs, actions, advs, rewards, noise, lr):
+        losses, grads, new_stats = self.gradients_and_stats(obs, actions, advs, rewards, noise)
+        self.optim.apply_gradients(grads, new_stats, lr)
+        return losses
+
+    def _stats_step_impl(self, obs, actions, advs, rewards, noise):
+        losses, grads, new_stats = self.gradients_and_stats(obs, actions, advs, rewards, noise)
+        self.optim.update_stats(new_stats)
+        return losses, grads
+
+    def _update_step_impl(self, grads, lr, eigen_ready):
+        self.optim.apply_updates(grads, lr, eigen_ready)
+        return tf.constant(True)
+
+    def train_on_batch(self, obs, actions, advs, rewards, lr, noise=None):
+        """One update with an explicit learning rate (and, for tests, Fisher noise)."""
+        if noise is None:
+            noise = self.rng.normal([self.nbatch])
+        batch = self.to_batch(obs, actions, advs, rewards, noise)
+        lr = tf.constant(lr, tf.float32)
+        if not self.optim.is_async:
+            out = self._train_step(*batch, lr)
+        else:
+            if self.optim._worker is None:
+                self.optim.start_async(**self._async_options)
+            out, grads = self._stats_step(*batch)
+            ready = self.optim.async_exchange()
+            self._update_step(grads, lr, tf.constant(ready))
+        return tuple(float(x) for x in out)
+
+    def close(self):
+        """Stop the asynchronous eigen thread, if one runs (idempotent)."""
+        self.optim.stop_async()
 
 
 def policy_for_env(env, network, seed=0, **network_kwargs):
@@ -218,8 +245,12 @@ def policy_for_env(env, network, seed=0, **network_kwargs):
 def learn(network, env, seed, total_timesteps=int(40e6), gamma=0.99, log_interval=100, nprocs=32,
           nsteps=20, ent_coef=0.01, vf_coef=0.5, vf_fisher_coef=1.0, lr=0.25, max_grad_norm=0.5,
           kfac_clip=0.001, save_interval=None, lrschedule="linear", load_path=None,
-          is_async=True, logger=None, save_path=None, kfac_options=None, **network_kwargs):
+          is_async=True, logger=None, save_path=None, kfac_options=None, alg="acktr",
+          **network_kwargs):
     """Train ACKTR; ports baselines ``acktr.learn`` (same signature, defaults and log keys).
+
+    ``alg='a2c'`` trains baselines' A2C instead (RMSProp; pass A2C's own ``lr``,
+    e.g. 7e-4, and ``nsteps``, e.g. 5; the K-FAC arguments are then unused).
 
     ``env`` is a gymnasium vector env (SAME_STEP autoreset).  ``logger`` is a
     :class:`~baselines_acktr.logger.Logger` (stdout only if None).  Checkpoints
@@ -234,10 +265,19 @@ def learn(network, env, seed, total_timesteps=int(40e6), gamma=0.99, log_interva
     tf.random.set_seed(seed)
     logger = logger or Logger()
     policy = policy_for_env(env, network, seed=seed, **network_kwargs)
-    model = Model(policy, env.num_envs, total_timesteps, nprocs=nprocs, nsteps=nsteps,
-                  ent_coef=ent_coef, vf_coef=vf_coef, vf_fisher_coef=vf_fisher_coef, lr=lr,
-                  max_grad_norm=max_grad_norm, kfac_clip=kfac_clip, lrschedule=lrschedule,
-                  is_async=is_async, kfac_options=kfac_options, seed=seed)
+    if alg == "acktr":
+        model = Model(policy, env.num_envs, total_timesteps, nprocs=nprocs, nsteps=nsteps,
+                      ent_coef=ent_coef, vf_coef=vf_coef, vf_fisher_coef=vf_fisher_coef, lr=lr,
+                      max_grad_norm=max_grad_norm, kfac_clip=kfac_clip, lrschedule=lrschedule,
+                      is_async=is_async, kfac_options=kfac_options, seed=seed)
+    elif alg == "a2c":
+        from .a2c import A2CModel
+
+        model = A2CModel(policy, env.num_envs, total_timesteps, nsteps=nsteps, ent_coef=ent_coef,
+                         vf_coef=vf_coef, max_grad_norm=max_grad_norm, lr=lr,
+                         lrschedule=lrschedule, seed=seed)
+    else:
+        raise ValueError(f"alg must be 'acktr' or 'a2c', got {alg!r}")
     if load_path is not None:
         model.load(load_path)
     try:

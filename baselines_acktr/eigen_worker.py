@@ -48,7 +48,8 @@ class EigenWorker:
         self._stop = threading.Event()
         self._error = None
         self.busy = False  # a job was submitted and its result not yet taken
-        self.completed = 0
+        self.completed = 0  # results taken by the training thread
+        self.discarded = 0  # of which superseded by run_now() before use
         self._thread = threading.Thread(target=self._run, name="kfac-eigen", daemon=True)
         self._thread.start()
 
@@ -114,6 +115,7 @@ class EigenWorker:
         """Discard any pending job, decompose ``matrices`` and wait for the result."""
         if self.busy:
             self.wait()
+            self.discarded += 1
         self.submit(matrices)
         return self.wait()
 

@@ -77,6 +77,13 @@ class KfacOptimizer(tf.Module):
             raise NotImplementedError(
                 "channel_fac (rank-1 SVD factorisation of 1x1-output convs) is not ported; "
                 "ACKTR never enables it")
+        if async_stats:
+            # Baselines builds a queue runner around the statistics op, but that op
+            # reads the fed batch placeholders, which a queue-runner thread never
+            # feeds; ACKTR never enables it.  Refuse rather than pretend.
+            raise NotImplementedError(
+                "async_stats=True is not ported: in baselines the statistics queue runner "
+                "cannot feed the batch placeholders, and ACKTR never enables it")
         if kfac_update < 1:
             raise ValueError(f"kfac_update must be >= 1, got {kfac_update}")
         if not 0.0 <= momentum < 1.0:

@@ -151,5 +151,7 @@ def test_constructor_defaults_match_baselines():
     assert not opt.is_async and not opt.blockdiag_bias and not opt.approxT2
     with pytest.raises(NotImplementedError, match="channel_fac"):
         KfacOptimizer(channel_fac=True)
+    with pytest.raises(NotImplementedError, match="async_stats"):
+        KfacOptimizer(async_stats=True)
     with pytest.raises(ValueError, match="kfac_update"):
         KfacOptimizer(kfac_update=0)

@@ -1,0 +1,111 @@
+"""The background eigen-decomposition thread (is_async=True)."""
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from baselines_acktr import eigen_worker, parity
+from baselines_acktr.acktr import Model
+from baselines_acktr.eigen_worker import EigenThreadError
+from baselines_acktr.policies import Policy
+
+PARITY_DIR = Path(__file__).resolve().parents[2] / "shared" / "parity"
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads():
+    yield
+    leaked = eigen_threads()
+    for t in leaked:
+        t.join(10)
+    assert not leaked, "an eigen thread outlived its test"
+
+
+def eigen_threads():
+    return [t for t in threading.enumerate() if t.name == "kfac-eigen" and t.is_alive()]
+
+
+def small_model(is_async=True, nbatch=16, **kw):
+    policy = Policy([4], ("discrete", 3), network="mlp", hidden=(8, 8), seed=3)
+    return Model(policy, nenvs=nbatch, nsteps=1, total_timesteps=10 ** 6, is_async=is_async, **kw)
+
+
+def batches(n, nbatch=16, seed=0):
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        yield (rng.normal(size=(nbatch, 4)).astype(np.float32), rng.integers(0, 3, nbatch),
+               rng.normal(size=nbatch).astype(np.float32), rng.normal(size=nbatch).astype(np.float32),
+               rng.normal(size=nbatch).astype(np.float32))
+
+
+def train(model, n, lr=0.1, seed=0):
+    for obs, act, adv, ret, noise in batches(n, model.nbatch, seed):
+        model.train_on_batch(obs, act, adv, ret, lr, noise=noise)
+
+
+@pytest.mark.parametrize("name", ["mlp_cat", "cnn_t2", "mlp_fullinit"])
+def test_deterministic_async_equals_synchronous_path(name):
+    worst = parity.replay(str(PARITY_DIR / f"{name}.npz"), log=lambda *_: None,
+                          deterministic_async=True)
+    assert max(worst.values()) < 1e-4
+    assert not eigen_threads()
+
+
+def test_stress_hundreds_of_steps_then_clean_shutdown():
+    model = small_model()
+    train(model, 300)
+    worker = model.optim._worker
+    assert worker.alive and worker.completed > 10
+    assert int(model.optim.factor_step.numpy()) == worker.completed - worker.discarded
+    assert all(np.all(np.isfinite(p.numpy())) for p in model.params)
+    model.close()
+    model.close()  # idempotent
+    assert not worker.alive and not eigen_threads()
+
+
+def _slow_eigh(m):
+    time.sleep(0.05)
+    return eigen_worker._eigh_numpy(m)
+
+
+def test_exception_in_thread_reaches_the_caller(monkeypatch):
+    def broken(m):
+        raise np.linalg.LinAlgError("Eigenvalues did not converge")
+
+    monkeypatch.setitem(eigen_worker.BACKENDS, "numpy", broken)
+    model = small_model(wait_first_eigen=False)
+    with pytest.raises(EigenThreadError, match="did not converge"):
+        train(model, 40)
+    model.close()
+    assert not eigen_threads()
+
+
+def test_safe_start_never_steps_along_the_raw_gradient(monkeypatch):
+    monkeypatch.setitem(eigen_worker.BACKENDS, "numpy", _slow_eigh)
+    safe = small_model()
+    train(safe, 30)
+    assert safe.optim.raw_gradient_kfac_steps == 0
+    safe.close()
+    # baselines' timing-dependent start: K-FAC momentum steps along g until the first result
+    racy = small_model(wait_first_eigen=False)
+    train(racy, 30)
+    assert racy.optim.raw_gradient_kfac_steps > 0
+    racy.close()
+
+
+def test_safe_start_step_cold_iter_equals_synchronous_path(monkeypatch):
+    monkeypatch.setitem(eigen_worker.BACKENDS, "numpy", _slow_eigh)
+    cold_iter = 10
+    sync, asyn = small_model(is_async=False), small_model()
+    for a, b in zip(sync.params, asyn.params):
+        b.assign(a)
+    train(sync, cold_iter + 1)
+    train(asyn, cold_iter + 1)
+    assert int(asyn.optim.sgd_step.numpy()) == cold_iter + 1
+    for a, b in zip(sync.params, asyn.params):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-7)
+    asyn.close()
+    assert not eigen_threads()
