@@ -142,7 +142,7 @@ class Model(ActorCriticModel):
     def __init__(self, policy, nenvs, total_timesteps, nprocs=32, nsteps=20, ent_coef=0.01,
                  vf_coef=0.5, vf_fisher_coef=1.0, lr=0.25, max_grad_norm=0.5, kfac_clip=0.001,
                  lrschedule="linear", is_async=True, kfac_options=None, seed=0,
-                 wait_first_eigen=True, eigen_backend="numpy", deterministic_async=False):
+                 wait_first_eigen=True, eigen_backend="auto", deterministic_async=False):
         super().__init__(policy, nenvs, nsteps, total_timesteps, ent_coef, vf_coef, lr,
                          lrschedule, seed, name="acktr_model")
         self.vf_fisher_coef = vf_fisher_coef

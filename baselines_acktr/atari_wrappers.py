@@ -23,17 +23,17 @@ baselines one it is reused (``MaxAndSkipObservation``, ``TransformReward``,
 ``TimeLimit``); everywhere else gymnasium's counterpart behaves differently and
 the baselines behaviour is ported; each class says why.
 """
-import csv
-import json
 import math
 import os
-import time
 from collections import deque
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from gymnasium.wrappers import MaxAndSkipObservation, TimeLimit, TransformReward
+
+from .envs import (Monitor, SeedOnFirstReset, check_env_id, check_vec_args,  # noqa: F401
+                   episode_infos, vector_env)
 
 try:  # OpenCV is optional: WarpFrame falls back to an exact numpy port of what it uses.
     import cv2
@@ -219,15 +219,17 @@ class FireResetEnv(gym.Wrapper):
 # --------------------------------------------------------------------------- #
 # Frame warping: cv2 if installed, otherwise a numpy port of the two cv2 calls
 # --------------------------------------------------------------------------- #
-# OpenCV's RGB->gray for 8-bit images is fixed point: weights 0.299, 0.587,
-# 0.114 scaled by 2**14, plus rounding, then a 14-bit shift.
-_GRAY_SHIFT = 14
-_GRAY_R, _GRAY_G, _GRAY_B = 4899, 9617, 1868
+# OpenCV 4's RGB->gray for 8-bit images is fixed point: the weights 0.299,
+# 0.587, 0.114 scaled by 2**15 and rounded, then a rounding 15-bit shift.
+# (OpenCV 3 used 2**14: 4899, 9617, 1868; results differ by 1 on a few pixels.)
+_GRAY_SHIFT = 15
+_GRAY_R, _GRAY_G, _GRAY_B = 9798, 19235, 3735
 
 
 def rgb_to_gray(frame):
     """Numpy equivalent of ``cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)`` for
-    uint8 ``(H, W, 3)`` RGB frames (bit exact: same fixed-point arithmetic)."""
+    uint8 ``(H, W, 3)`` RGB frames (bit exact with OpenCV 4: same fixed-point
+    arithmetic)."""
     rgb = np.asarray(frame, dtype=np.int32)
     acc = rgb[..., 0] * _GRAY_R + rgb[..., 1] * _GRAY_G + rgb[..., 2] * _GRAY_B
     return ((acc + (1 << (_GRAY_SHIFT - 1))) >> _GRAY_SHIFT).astype(np.uint8)
@@ -278,19 +280,33 @@ def _area_table(n_src, n_dst):
     return index, weight
 
 
+def _resize_area_integer(img, fy, fx):
+    """Area downsampling by exact integer factors: block means as OpenCV's
+    fast path computes them (2x2: integer sum rounded half up; otherwise the
+    sum times float32 1/area, rounded half to even)."""
+    h, w = img.shape[0] // fy, img.shape[1] // fx
+    blocks = img[: h * fy, : w * fx].reshape((h, fy, w, fx) + img.shape[2:])
+    total = blocks.astype(np.int32).sum(axis=(1, 3))
+    if fy == fx == 2:
+        return ((total + 2) >> 2).astype(np.uint8)
+    out = total.astype(np.float32) * np.float32(1.0 / (fy * fx))
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
 def resize_area(frame, width, height):
     """Numpy port of ``cv2.resize(frame, (width, height),
     interpolation=cv2.INTER_AREA)`` for downsampling uint8 images of shape
     ``(H, W)`` or ``(H, W, C)``.
 
-    Follows OpenCV's computation for non-integer factors (Atari's 210x160 ->
-    84x84): a horizontal pass then a vertical pass of area weights, both
-    accumulated in float32 in the same order as OpenCV, then rounded half to
-    even and saturated to uint8.  Adding the zero-weight padding terms leaves
-    float sums unchanged, so the result matches OpenCV bit for bit on the
-    Atari sizes (checked against opencv-python-headless 4.12).  For exact
-    integer factors OpenCV takes a different integer-averaging path, and this
-    port may then differ by 1 on exact ties.  Upsampling is not supported.
+    Follows OpenCV's computation: for non-integer factors (Atari's 210x160 ->
+    84x84) a horizontal pass then a vertical pass of area weights, both
+    accumulated in float32 in OpenCV's order (the zero-weight padding terms
+    leave the float sums unchanged), then rounded half to even and saturated
+    to uint8; for exact integer factors in both directions, OpenCV's block
+    mean.  Checked bit for bit against opencv-python-headless 4.12 on Atari
+    frames and random images (84x84, 84x110, 64x64, 100x200; integer factors
+    2, 5, 10 and mixed 1 x 2).  Upsampling (which INTER_AREA does
+    bilinearly) is not supported.
     """
     img = np.asarray(frame)
     if img.dtype != np.uint8 or img.ndim not in (2, 3):
@@ -298,6 +314,8 @@ def resize_area(frame, width, height):
     src_h, src_w = img.shape[:2]
     if width > src_w or height > src_h:
         raise ValueError(f"resize_area only downsamples: {src_h}x{src_w} -> {height}x{width}")
+    if src_w % width == 0 and src_h % height == 0:
+        return _resize_area_integer(img, src_h // height, src_w // width)
     x_idx, x_w = _area_table(src_w, width)
     y_idx, y_w = _area_table(src_h, height)
     src = img.astype(np.float32)
@@ -324,9 +342,9 @@ class WarpFrame(gym.ObservationWrapper):
     Uses OpenCV when ``cv2`` can be imported, like baselines; otherwise
     :func:`rgb_to_gray` and :func:`resize_area`, numpy ports that reproduce
     OpenCV's results on Atari frames.  gymnasium's ``GrayscaleObservation`` +
-    ``ResizeObservation`` are not used: the former uses float weights and
-    truncation instead of OpenCV's rounded fixed-point conversion, the latter
-    needs OpenCV and drops the channel axis for gray images.
+    ``ResizeObservation`` are not used: the former weighs R, G, B with
+    0.2125, 0.7154, 0.0721 and truncates, where OpenCV (hence baselines) uses
+    0.299, 0.587, 0.114 and rounds; the latter requires OpenCV.
     """
 
     def __init__(self, env, width=84, height=84, grayscale=True):
@@ -419,107 +437,6 @@ class FrameStack(gym.Wrapper):
 
 
 # --------------------------------------------------------------------------- #
-# Monitor
-# --------------------------------------------------------------------------- #
-class Monitor(gym.Wrapper):
-    """Port of baselines ``bench.monitor.Monitor`` (with its ``ResultsWriter``).
-
-    Records each episode of the env it wraps: return ``r`` (sum of the
-    rewards it sees, rounded to 6 decimals), length ``l`` (steps) and ``t``
-    (seconds since this Monitor was created).  On the step that ends an
-    episode (terminated or truncated) ``info['episode'] = {'r', 'l', 't'}``.
-
-    With ``filename`` the records are also written in baselines' monitor
-    format: the path gets ``.monitor.csv`` appended unless it already ends with
-    ``monitor.csv`` (a directory gets ``monitor.csv`` inside), the first line
-    is ``# {"t_start": ..., "env_id": ...}``, then a csv header ``r,l,t`` and
-    one row per episode, flushed at once.
-
-    Put it directly on the env returned by :func:`make_atari` (as baselines'
-    ``make_env``) so that it records whole games with unclipped rewards.
-    Resetting before the episode ends is allowed (the unfinished episode is
-    dropped), as ``make_env``'s ``allow_early_resets=True``; stepping after the
-    end without a reset raises ``RuntimeError``.
-
-    gymnasium's ``RecordEpisodeStatistics`` is not used: its ``t`` is the
-    duration of the episode, not the time since creation, and it writes no
-    file.
-    """
-
-    EXT = "monitor.csv"
-
-    def __init__(self, env, filename=None):
-        super().__init__(env)
-        self.tstart = time.time()
-        self._file = None
-        self._writer = None
-        if filename:
-            path = str(filename)
-            if not path.endswith(self.EXT):
-                path = os.path.join(path, self.EXT) if os.path.isdir(path) else path + "." + self.EXT
-            self.filename = path
-            self._file = open(path, "wt")
-            env_id = env.spec.id if env.spec is not None else None
-            self._file.write("# {} \n".format(json.dumps({"t_start": self.tstart, "env_id": env_id})))
-            self._writer = csv.DictWriter(self._file, fieldnames=("r", "l", "t"))
-            self._writer.writeheader()
-            self._file.flush()
-        else:
-            self.filename = None
-        self.rewards = []
-        self.needs_reset = True
-        self.episode_rewards = []
-        self.episode_lengths = []
-        self.episode_times = []
-        self.total_steps = 0
-
-    def reset(self, *, seed=None, options=None):
-        self.rewards = []
-        self.needs_reset = False
-        return self.env.reset(seed=seed, options=options)
-
-    def step(self, action):
-        if self.needs_reset:
-            raise RuntimeError("Monitor: step() called on an episode that has ended; call reset() first")
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        self.rewards.append(float(reward))
-        self.total_steps += 1
-        if _ended(terminated, truncated):
-            self.needs_reset = True
-            ep_return = sum(self.rewards)
-            ep_length = len(self.rewards)
-            elapsed = time.time() - self.tstart
-            record = {"r": round(ep_return, 6), "l": ep_length, "t": round(elapsed, 6)}
-            self.episode_rewards.append(ep_return)
-            self.episode_lengths.append(ep_length)
-            self.episode_times.append(elapsed)
-            if self._writer is not None:
-                self._writer.writerow(record)
-                self._file.flush()
-            info = dict(info)
-            info["episode"] = record
-        return obs, reward, terminated, truncated, info
-
-    def close(self):
-        super().close()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    def get_total_steps(self):
-        return self.total_steps
-
-    def get_episode_rewards(self):
-        return self.episode_rewards
-
-    def get_episode_lengths(self):
-        return self.episode_lengths
-
-    def get_episode_times(self):
-        return self.episode_times
-
-
-# --------------------------------------------------------------------------- #
 # Builders
 # --------------------------------------------------------------------------- #
 def _check_atari_id(env_id):
@@ -531,10 +448,7 @@ def _check_atari_id(env_id):
     import ale_py
 
     gym.register_envs(ale_py)
-    try:
-        gym.spec(env_id)
-    except gym.error.Error as exc:
-        raise ValueError(f"unknown environment id {env_id!r}: {exc}") from None
+    check_env_id(env_id)
 
 
 def make_atari(env_id, max_episode_steps=None):
@@ -580,25 +494,6 @@ def wrap_deepmind(env, episode_life=True, clip_rewards=True, frame_stack=True, s
     return env
 
 
-class _SeedOnFirstReset(gym.Wrapper):
-    """Gymnasium stand-in for the ``env.seed(seed + rank)`` call of baselines
-    ``cmd_util.make_env``: seeds the action space at once and the env on its
-    first reset when that reset gets no seed of its own."""
-
-    def __init__(self, env, seed):
-        super().__init__(env)
-        self._rank_seed = int(seed)
-        self._first_reset = True
-        self.action_space.seed(self._rank_seed)
-
-    def reset(self, *, seed=None, options=None):
-        if self._first_reset:
-            self._first_reset = False
-            if seed is None:
-                seed = self._rank_seed
-        return self.env.reset(seed=seed, options=options)
-
-
 def _make_env_fn(env_id, rank, seed, monitor_dir, max_episode_steps, wrapper_kwargs):
     def make():
         env = make_atari(env_id, max_episode_steps=max_episode_steps)
@@ -606,7 +501,7 @@ def _make_env_fn(env_id, rank, seed, monitor_dir, max_episode_steps, wrapper_kwa
         env = Monitor(env, filename)
         env = wrap_deepmind(env, **wrapper_kwargs)
         if seed is not None:
-            env = _SeedOnFirstReset(env, seed + rank)
+            env = SeedOnFirstReset(env, seed + rank)
         return env
 
     return make
@@ -652,10 +547,7 @@ def make_atari_env(
     ``max_episode_steps`` and ``wrapper_kwargs`` are passed to
     :func:`make_atari` and :func:`wrap_deepmind`.
     """
-    if vec not in ("async", "sync"):
-        raise ValueError(f"vec must be 'async' or 'sync', got {vec!r}")
-    if num_env < 1:
-        raise ValueError(f"num_env must be >= 1, got {num_env}")
+    check_vec_args(num_env, vec)
     _check_atari_id(env_id)
     if monitor_dir is not None:
         os.makedirs(monitor_dir, exist_ok=True)
@@ -664,63 +556,6 @@ def make_atari_env(
         _make_env_fn(env_id, start_index + i, seed, monitor_dir, max_episode_steps, wrapper_kwargs)
         for i in range(num_env)
     ]
-    mode = gym.vector.AutoresetMode.SAME_STEP
-    if vec == "async":
-        envs = gym.vector.AsyncVectorEnv(env_fns, context=context, autoreset_mode=mode)
-    else:
-        envs = gym.vector.SyncVectorEnv(env_fns, autoreset_mode=mode)
-    if seed is not None:
-        envs.action_space.seed(seed + start_index)
-    return envs
+    return vector_env(env_fns, vec, seed, start_index, context)
 
 
-# --------------------------------------------------------------------------- #
-# Reading Monitor records out of vector env infos
-# --------------------------------------------------------------------------- #
-def _records_from(info):
-    """Records in one info dict: ``(env_index, record)`` pairs."""
-    episode = info.get("episode")
-    if not isinstance(episode, dict):
-        return []
-    mask = info.get("_episode")
-    if mask is None:  # a single env's info: the record itself
-        return [(0, {"r": float(episode["r"]), "l": int(episode["l"]), "t": float(episode["t"])})]
-    found = []
-    for i in np.flatnonzero(np.asarray(mask)):
-        found.append((int(i), {
-            "r": float(episode["r"][i]),
-            "l": int(episode["l"][i]),
-            "t": float(episode["t"][i]),
-        }))
-    return found
-
-
-def episode_infos(infos):
-    """Monitor records ``{'r', 'l', 't'}`` of the envs whose (real) episode
-    ended at this step, in env order.  (No baselines counterpart: baselines'
-    runners read ``info.get('episode')`` from each env's info.)
-
-    Accepts:
-
-    * gymnasium vector infos (a dict of batched arrays with ``_key`` masks).
-      With ``AutoresetMode.SAME_STEP`` the info of the ending step is moved
-      into ``infos['final_info']`` (batched the same way, with mask
-      ``infos['_final_info']``), so the record is
-      ``infos['final_info']['episode'][k][i]`` where
-      ``infos['final_info']['_episode'][i]``; the top level ``infos`` then
-      holds the reset info.  With ``NEXT_STEP``/``DISABLED`` it is
-      ``infos['episode']`` / ``infos['_episode']``.  Both places are read.
-    * a list/tuple of per-env info dicts (baselines' VecEnv layout);
-    * a single env's info dict.
-    """
-    if isinstance(infos, (list, tuple)):
-        out = []
-        for info in infos:
-            out.extend(episode_infos(info))
-        return out
-    found = list(_records_from(infos))
-    final = infos.get("final_info")
-    if isinstance(final, dict):
-        found.extend(_records_from(final))
-    found.sort(key=lambda pair: pair[0])
-    return [record for _, record in found]

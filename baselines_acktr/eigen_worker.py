@@ -8,8 +8,16 @@ copies it is given, so it never sees a half-written statistic, and it never
 writes the optimizer's variables: the training thread installs results between
 steps.  An exception in the thread is re-raised in the training thread.
 
-Backends: ``'numpy'`` (LAPACK ``syevd`` through ``numpy.linalg.eigh``, float32;
-the fastest here, see docs/performance.md) or ``'tf'`` (``tf.linalg.eigh``).
+Backends (``docs/performance.md`` has the timings):
+
+* ``'numpy'``: LAPACK ``syevd`` through ``numpy.linalg.eigh`` in float32, one
+  factor at a time: fastest for large factors (3136² fc1: ~2.6 s against ~7 s).
+  Between factors the thread needs the GIL, which a busy training thread hands
+  over only every switch interval (5 ms), so a job of many small factors waits.
+* ``'tf'``: all factors in one ``tf.function`` call (``tf.linalg.eigh``), which
+  holds no GIL while it runs.
+* ``'auto'`` (default): factors of dimension ≥ ``LARGE`` through numpy, all the
+  others together in one ``tf.function`` call.
 """
 import queue
 import threading
@@ -17,19 +25,49 @@ import threading
 import numpy as np
 
 
+LARGE = 1024
+
+
 def _eigh_numpy(m):
     e, q = np.linalg.eigh(m)
     return e.astype(np.float32, copy=False), q.astype(np.float32, copy=False)
 
 
-def _eigh_tf(m):
-    import tensorflow as tf
+class _TfBatch:
+    """``tf.linalg.eigh`` of a list of matrices in one ``tf.function`` call (traced
+    once per list of shapes)."""
 
-    e, q = tf.linalg.eigh(tf.constant(m))
-    return e.numpy(), q.numpy()
+    def __init__(self):
+        import tensorflow as tf
+
+        self._fn = tf.function(lambda ms: [tf.linalg.eigh(m) for m in ms])
+
+    def __call__(self, mats):
+        return [(e.numpy(), q.numpy()) for e, q in self._fn(list(mats))]
 
 
-BACKENDS = {"numpy": _eigh_numpy, "tf": _eigh_tf}
+def _decompose_all(mats, backend, tf_batch, stop):
+    """Eigen-decompose ``mats``; returns None if ``stop`` was set meanwhile."""
+    if backend == "numpy":
+        small, large = [], list(range(len(mats)))
+    elif backend == "tf":
+        small, large = list(range(len(mats))), []
+    else:
+        small = [i for i, m in enumerate(mats) if m.shape[0] < LARGE]
+        large = [i for i, m in enumerate(mats) if m.shape[0] >= LARGE]
+    out = [None] * len(mats)
+    if small:
+        for i, r in zip(small, tf_batch([mats[i] for i in small])):
+            out[i] = r
+    for i in large:
+        if stop.is_set():
+            return None
+        out[i] = BACKENDS["numpy"](mats[i])
+    return out
+
+
+BACKENDS = {"numpy": _eigh_numpy}  # the per-matrix LAPACK path (tests may replace it)
+CHOICES = ("auto", "numpy", "tf")
 
 
 class EigenThreadError(RuntimeError):
@@ -39,10 +77,11 @@ class EigenThreadError(RuntimeError):
 class EigenWorker:
     """One daemon thread, one job at a time (capacity-one hand-over)."""
 
-    def __init__(self, backend="numpy"):
-        if backend not in BACKENDS:
-            raise ValueError(f"unknown eigen backend {backend!r}; choose from {sorted(BACKENDS)}")
-        self._eigh = BACKENDS[backend]
+    def __init__(self, backend="auto"):
+        if backend not in CHOICES:
+            raise ValueError(f"unknown eigen backend {backend!r}; choose from {CHOICES}")
+        self._backend = backend
+        self._tf_batch = _TfBatch() if backend != "numpy" else None
         self._jobs = queue.Queue(maxsize=1)
         self._results = queue.Queue(maxsize=1)
         self._stop = threading.Event()
@@ -59,11 +98,9 @@ class EigenWorker:
             if job is None:
                 return
             try:
-                out = []
-                for m in job:
-                    if self._stop.is_set():
-                        return
-                    out.append(self._eigh(m))
+                out = _decompose_all(job, self._backend, self._tf_batch, self._stop)
+                if out is None:
+                    return
                 self._results.put(out)
             except BaseException as exc:  # handed to the training thread
                 self._results.put(exc)

@@ -444,7 +444,7 @@ class KfacOptimizer(tf.Module):
         return s0 >= self.cold_iter
 
     # --------------------------------------------------------- async eigen
-    def start_async(self, deterministic=False, wait_first_eigen=True, backend="numpy"):
+    def start_async(self, deterministic=False, wait_first_eigen=True, backend="auto"):
         """Start the background eigen-decomposition thread (``is_async=True``).
 
         ``wait_first_eigen`` (default): the first step whose K-FAC update runs

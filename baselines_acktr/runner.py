@@ -6,6 +6,7 @@ observation returned on a done step is already the next episode's first).
 """
 import numpy as np
 
+from .envs import episode_infos
 from .utils import discount_with_dones
 
 
@@ -20,8 +21,6 @@ class Runner:
     """
 
     def __init__(self, env, model, nsteps=5, gamma=0.99, seed=None):
-        from .atari_wrappers import episode_infos  # gymnasium's info layout, in one place
-        self._episode_infos = episode_infos
         self.env, self.model = env, model
         self.nsteps, self.gamma = int(nsteps), gamma
         self.nenv = env.num_envs
@@ -42,7 +41,7 @@ class Runner:
             mb_values.append(values)
             mb_dones.append(self.dones)
             obs, rewards, terminated, truncated, infos = self.env.step(actions)
-            epinfos.extend(self._episode_infos(infos))
+            epinfos.extend(episode_infos(infos))
             self.states = states
             self.dones = np.logical_or(terminated, truncated)
             self.obs = obs

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from baselines_acktr import eigen_worker, parity
 from baselines_acktr.acktr import Model

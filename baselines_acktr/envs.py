@@ -1,0 +1,245 @@
+"""Vector environments with baselines' semantics, on gymnasium.
+
+Ports ``baselines/bench/monitor.py`` (``Monitor``) and the generic part of
+``baselines/common/cmd_util.py`` (``make_vec_env``: one monitored env per rank,
+seeded ``seed + rank``, stepped in subprocesses).  Atari preprocessing is in
+:mod:`baselines_acktr.atari_wrappers`.
+
+Vector envs use ``autoreset_mode=AutoresetMode.SAME_STEP``: as in baselines'
+VecEnvs, the observation returned on the step that ends an episode is already
+the first one of the next episode; baselines' single ``done`` flag is
+``terminated or truncated``.
+"""
+import csv
+import json
+import os
+import time
+
+import gymnasium as gym
+import numpy as np
+
+
+def _ended(terminated, truncated):
+    return bool(terminated) or bool(truncated)
+
+
+class Monitor(gym.Wrapper):
+    """Port of baselines ``bench.monitor.Monitor`` (with its ``ResultsWriter``).
+
+    Records each episode of the env it wraps: return ``r`` (sum of the
+    rewards it sees, rounded to 6 decimals), length ``l`` (steps) and ``t``
+    (seconds since this Monitor was created).  On the step that ends an
+    episode (terminated or truncated) ``info['episode'] = {'r', 'l', 't'}``.
+
+    With ``filename`` the records are also written in baselines' monitor
+    format: the path gets ``.monitor.csv`` appended unless it already ends with
+    ``monitor.csv`` (a directory gets ``monitor.csv`` inside), the first line
+    is ``# {"t_start": ..., "env_id": ...}``, then a csv header ``r,l,t`` and
+    one row per episode, flushed at once.
+
+    Put it directly on the env returned by :func:`make_atari` (as baselines'
+    ``make_env``) so that it records whole games with unclipped rewards.
+    Resetting before the episode ends is allowed (the unfinished episode is
+    dropped), as ``make_env``'s ``allow_early_resets=True``; stepping after the
+    end without a reset raises ``RuntimeError``.
+
+    gymnasium's ``RecordEpisodeStatistics`` is not used: its ``t`` is the
+    duration of the episode, not the time since creation, and it writes no
+    file.
+    """
+
+    EXT = "monitor.csv"
+
+    def __init__(self, env, filename=None):
+        super().__init__(env)
+        self.tstart = time.time()
+        self._file = None
+        self._writer = None
+        if filename:
+            path = str(filename)
+            if not path.endswith(self.EXT):
+                path = os.path.join(path, self.EXT) if os.path.isdir(path) else path + "." + self.EXT
+            self.filename = path
+            self._file = open(path, "wt")
+            env_id = env.spec.id if env.spec is not None else None
+            self._file.write("# {} \n".format(json.dumps({"t_start": self.tstart, "env_id": env_id})))
+            self._writer = csv.DictWriter(self._file, fieldnames=("r", "l", "t"))
+            self._writer.writeheader()
+            self._file.flush()
+        else:
+            self.filename = None
+        self.rewards = []
+        self.needs_reset = True
+        self.episode_rewards = []
+        self.episode_lengths = []
+        self.episode_times = []
+        self.total_steps = 0
+
+    def reset(self, *, seed=None, options=None):
+        self.rewards = []
+        self.needs_reset = False
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, action):
+        if self.needs_reset:
+            raise RuntimeError("Monitor: step() called on an episode that has ended; call reset() first")
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.rewards.append(float(reward))
+        self.total_steps += 1
+        if _ended(terminated, truncated):
+            self.needs_reset = True
+            ep_return = sum(self.rewards)
+            ep_length = len(self.rewards)
+            elapsed = time.time() - self.tstart
+            record = {"r": round(ep_return, 6), "l": ep_length, "t": round(elapsed, 6)}
+            self.episode_rewards.append(ep_return)
+            self.episode_lengths.append(ep_length)
+            self.episode_times.append(elapsed)
+            if self._writer is not None:
+                self._writer.writerow(record)
+                self._file.flush()
+            info = dict(info)
+            info["episode"] = record
+        return obs, reward, terminated, truncated, info
+
+    def close(self):
+        super().close()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def get_total_steps(self):
+        return self.total_steps
+
+    def get_episode_rewards(self):
+        return self.episode_rewards
+
+    def get_episode_lengths(self):
+        return self.episode_lengths
+
+    def get_episode_times(self):
+        return self.episode_times
+
+
+class SeedOnFirstReset(gym.Wrapper):
+    """Gymnasium stand-in for the ``env.seed(seed + rank)`` call of baselines
+    ``cmd_util.make_env``: seeds the action space at once and the env on its
+    first reset when that reset gets no seed of its own."""
+
+    def __init__(self, env, seed):
+        super().__init__(env)
+        self._rank_seed = int(seed)
+        self._first_reset = True
+        self.action_space.seed(self._rank_seed)
+
+    def reset(self, *, seed=None, options=None):
+        if self._first_reset:
+            self._first_reset = False
+            if seed is None:
+                seed = self._rank_seed
+        return self.env.reset(seed=seed, options=options)
+
+
+def check_vec_args(num_env, vec):
+    if vec not in ("async", "sync"):
+        raise ValueError(f"vec must be 'async' or 'sync', got {vec!r}")
+    if num_env < 1:
+        raise ValueError(f"num_env must be >= 1, got {num_env}")
+
+
+def vector_env(env_fns, vec="async", seed=None, start_index=0, context="spawn"):
+    """A SAME_STEP gymnasium vector env over ``env_fns``: ``AsyncVectorEnv``
+    (subprocesses, like baselines' ``SubprocVecEnv``) or ``SyncVectorEnv``."""
+    mode = gym.vector.AutoresetMode.SAME_STEP
+    if vec == "async":
+        envs = gym.vector.AsyncVectorEnv(env_fns, context=context, autoreset_mode=mode)
+    else:
+        envs = gym.vector.SyncVectorEnv(env_fns, autoreset_mode=mode)
+    if seed is not None:
+        envs.action_space.seed(seed + start_index)
+    return envs
+
+
+def check_env_id(env_id):
+    """ValueError with a one-line message unless ``env_id`` is registered."""
+    try:
+        gym.spec(env_id)
+    except gym.error.Error as exc:
+        reason = (str(exc).splitlines() or [""])[0]
+        raise ValueError(f"unknown environment id {env_id!r}: {reason}") from exc
+
+
+def make_vec_env(env_id, num_env, seed, start_index=0, monitor_dir=None, vec="sync",
+                 context="spawn", env_kwargs=None):
+    """Ports ``cmd_util.make_vec_env`` for non-Atari ids (classic control, MuJoCo):
+    ``Monitor(gym.make(env_id))`` per rank ``r``, monitor file
+    ``monitor_dir/<r>.monitor.csv``, seeded ``seed + r`` on its first reset."""
+    check_vec_args(num_env, vec)
+    check_env_id(env_id)
+    if monitor_dir is not None:
+        os.makedirs(monitor_dir, exist_ok=True)
+
+    def make_fn(rank):
+        def make():
+            env = gym.make(env_id, **(env_kwargs or {}))
+            filename = os.path.join(monitor_dir, str(rank)) if monitor_dir is not None else None
+            env = Monitor(env, filename)
+            if seed is not None:
+                env = SeedOnFirstReset(env, seed + rank)
+            return env
+        return make
+
+    return vector_env([make_fn(start_index + i) for i in range(num_env)], vec, seed, start_index,
+                      context)
+
+
+# --------------------------------------------------------------------------- #
+# Reading Monitor records out of vector env infos
+# --------------------------------------------------------------------------- #
+def _records_from(info):
+    """Records in one info dict: ``(env_index, record)`` pairs."""
+    episode = info.get("episode")
+    if not isinstance(episode, dict):
+        return []
+    mask = info.get("_episode")
+    if mask is None:  # a single env's info: the record itself
+        return [(0, {"r": float(episode["r"]), "l": int(episode["l"]), "t": float(episode["t"])})]
+    found = []
+    for i in np.flatnonzero(np.asarray(mask)):
+        found.append((int(i), {
+            "r": float(episode["r"][i]),
+            "l": int(episode["l"][i]),
+            "t": float(episode["t"][i]),
+        }))
+    return found
+
+
+def episode_infos(infos):
+    """Monitor records ``{'r', 'l', 't'}`` of the envs whose (real) episode
+    ended at this step, in env order.  (No baselines counterpart: baselines'
+    runners read ``info.get('episode')`` from each env's info.)
+
+    Accepts:
+
+    * gymnasium vector infos (a dict of batched arrays with ``_key`` masks).
+      With ``AutoresetMode.SAME_STEP`` the info of the ending step is moved
+      into ``infos['final_info']`` (batched the same way, with mask
+      ``infos['_final_info']``), so the record is
+      ``infos['final_info']['episode'][k][i]`` where
+      ``infos['final_info']['_episode'][i]``; the top level ``infos`` then
+      holds the reset info.  With ``NEXT_STEP``/``DISABLED`` it is
+      ``infos['episode']`` / ``infos['_episode']``.  Both places are read.
+    * a list/tuple of per-env info dicts (baselines' VecEnv layout);
+    * a single env's info dict.
+    """
+    if isinstance(infos, (list, tuple)):
+        out = []
+        for info in infos:
+            out.extend(episode_infos(info))
+        return out
+    found = list(_records_from(infos))
+    final = infos.get("final_info")
+    if isinstance(final, dict):
+        found.extend(_records_from(final))
+    found.sort(key=lambda pair: pair[0])
+    return [record for _, record in found]

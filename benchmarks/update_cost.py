@@ -1,0 +1,109 @@
+"""What one ACKTR update costs next to one A2C update, measured in one process.
+
+Times, interleaved round by round: (a) an A2C update, (b) an ACKTR update with
+synchronous eigen-decompositions, (c) an ACKTR update with the background eigen
+thread — on the nature CNN with a 32×20 = 640 Atari batch and on the MuJoCo MLP
+(2×64 tanh, copy value network, Gaussian head) with a 2500 batch.  ACKTR models
+are first run past the cold phase (cold_iter = 10) so that every timed update
+preconditions.  Prints medians and ratios; the last line is
+``ratio acktr_async/a2c atari=X mujoco=Y``.
+
+    python benchmarks/update_cost.py [--rounds N] [--only atari|mujoco]
+"""
+import argparse
+import os
+import platform
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from baselines_acktr.a2c import A2CModel  # noqa: E402
+from baselines_acktr.acktr import Model  # noqa: E402
+from baselines_acktr.policies import Policy  # noqa: E402
+
+SETUPS = {
+    "atari": dict(policy=lambda: Policy((84, 84, 4), ("discrete", 6), network="cnn", seed=0),
+                  nenvs=32, nsteps=20),
+    "mujoco": dict(policy=lambda: Policy((11,), ("box", 3), network="mlp", hidden=(64, 64),
+                                         value_network="copy", seed=0),
+                   nenvs=1, nsteps=2500),
+}
+
+
+def random_batch(policy, nbatch, rng):
+    if policy.obs_dtype == tf.uint8:
+        obs = rng.integers(0, 256, (nbatch, *policy.obs_shape), dtype=np.uint8)
+    else:
+        obs = rng.normal(size=(nbatch, *policy.obs_shape)).astype(np.float32)
+    if policy.action_kind == "discrete":
+        act = rng.integers(0, policy.nact, nbatch).astype(np.int32)
+    else:
+        act = rng.normal(size=(nbatch, policy.nact)).astype(np.float32)
+    adv = rng.normal(size=nbatch).astype(np.float32)
+    ret = rng.normal(size=nbatch).astype(np.float32)
+    return obs, act, adv, ret
+
+
+def timed(model, batch, lr):
+    t0 = time.perf_counter()
+    model.train_on_batch(*batch, lr)
+    return time.perf_counter() - t0
+
+
+def run(name, rounds, warmup):
+    cfg = SETUPS[name]
+    rng = np.random.default_rng(0)
+    kinds = {
+        "a2c": A2CModel(cfg["policy"](), cfg["nenvs"], 10 ** 9, nsteps=cfg["nsteps"]),
+        "acktr_sync": Model(cfg["policy"](), cfg["nenvs"], 10 ** 9, nsteps=cfg["nsteps"],
+                            is_async=False),
+        "acktr_async": Model(cfg["policy"](), cfg["nenvs"], 10 ** 9, nsteps=cfg["nsteps"],
+                             is_async=True),
+    }
+    nbatch = cfg["nenvs"] * cfg["nsteps"]
+    batches = [random_batch(kinds["a2c"].policy, nbatch, rng) for _ in range(4)]
+    lr = {"a2c": 7e-4, "acktr_sync": 0.25, "acktr_async": 0.25}
+    try:
+        for kind, model in kinds.items():  # past tracing and the cold phase
+            for i in range(warmup):
+                model.train_on_batch(*batches[i % 4], lr[kind])
+        times = {k: [] for k in kinds}
+        for r in range(rounds):
+            for kind, model in kinds.items():
+                times[kind].append(timed(model, batches[r % 4], lr[kind]))
+        med = {k: statistics.median(v) for k, v in times.items()}
+        for k, v in times.items():
+            print(f"{name:6s} {k:12s} median {med[k] * 1e3:9.1f} ms   "
+                  f"(min {min(v) * 1e3:.1f}, max {max(v) * 1e3:.1f}, n={len(v)})")
+        worker = kinds["acktr_async"].optim._worker
+        print(f"{name:6s} async: {worker.completed} decompositions installed over "
+              f"{warmup + rounds} updates")
+        return med
+    finally:
+        for model in kinds.values():
+            model.close()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--warmup", type=int, default=12)
+    ap.add_argument("--only", choices=sorted(SETUPS))
+    args = ap.parse_args()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"TensorFlow {tf.__version__}, numpy {np.__version__}")
+    ratios = {}
+    for name in ([args.only] if args.only else ["atari", "mujoco"]):
+        med = run(name, args.rounds, args.warmup)
+        ratios[name] = med["acktr_async"] / med["a2c"]
+        print(f"{name:6s} ratios: acktr_sync/a2c {med['acktr_sync'] / med['a2c']:.2f}  "
+              f"acktr_async/a2c {ratios[name]:.2f}")
+    print("ratio acktr_async/a2c " + " ".join(f"{k}={v:.2f}" for k, v in ratios.items()))
+
+
+if __name__ == "__main__":
+    main()
