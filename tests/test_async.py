@@ -45,16 +45,19 @@ def train(model, n, lr=0.1, seed=0):
         model.train_on_batch(obs, act, adv, ret, lr, noise=noise)
 
 
-@pytest.mark.parametrize("name", ["mlp_cat", "cnn_t2", "mlp_fullinit"])
+@pytest.mark.parametrize("name", ["mlp_cat", "cnn_t2", "mlp_fullinit", "nature_cnn"])
 def test_deterministic_async_equals_synchronous_path(name):
+    # default "auto" backend: small factors in one tf.function call, nature_cnn's 3136²
+    # fc1 factor through numpy LAPACK
     worst = parity.replay(str(PARITY_DIR / f"{name}.npz"), log=lambda *_: None,
                           deterministic_async=True)
     assert max(worst.values()) < 1e-4
     assert not eigen_threads()
 
 
-def test_stress_hundreds_of_steps_then_clean_shutdown():
-    model = small_model()
+@pytest.mark.parametrize("backend", ["auto", "numpy"])
+def test_stress_hundreds_of_steps_then_clean_shutdown(backend):
+    model = small_model(eigen_backend=backend)
     train(model, 300)
     worker = model.optim._worker
     assert worker.alive and worker.completed > 10
@@ -75,21 +78,23 @@ def test_exception_in_thread_reaches_the_caller(monkeypatch):
         raise np.linalg.LinAlgError("Eigenvalues did not converge")
 
     monkeypatch.setitem(eigen_worker.BACKENDS, "numpy", broken)
-    model = small_model(wait_first_eigen=False)
-    with pytest.raises(EigenThreadError, match="did not converge"):
-        train(model, 40)
-    model.close()
+    model = small_model(wait_first_eigen=False, eigen_backend="numpy")
+    try:
+        with pytest.raises(EigenThreadError, match="did not converge"):
+            train(model, 40)
+    finally:
+        model.close()
     assert not eigen_threads()
 
 
 def test_safe_start_never_steps_along_the_raw_gradient(monkeypatch):
     monkeypatch.setitem(eigen_worker.BACKENDS, "numpy", _slow_eigh)
-    safe = small_model()
+    safe = small_model(eigen_backend="numpy")
     train(safe, 30)
     assert safe.optim.raw_gradient_kfac_steps == 0
     safe.close()
     # baselines' timing-dependent start: K-FAC momentum steps along g until the first result
-    racy = small_model(wait_first_eigen=False)
+    racy = small_model(wait_first_eigen=False, eigen_backend="numpy")
     train(racy, 30)
     assert racy.optim.raw_gradient_kfac_steps > 0
     racy.close()
@@ -98,7 +103,7 @@ def test_safe_start_never_steps_along_the_raw_gradient(monkeypatch):
 def test_safe_start_step_cold_iter_equals_synchronous_path(monkeypatch):
     monkeypatch.setitem(eigen_worker.BACKENDS, "numpy", _slow_eigh)
     cold_iter = 10
-    sync, asyn = small_model(is_async=False), small_model()
+    sync, asyn = small_model(is_async=False), small_model(eigen_backend="numpy")
     for a, b in zip(sync.params, asyn.params):
         b.assign(a)
     train(sync, cold_iter + 1)
