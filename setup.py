@@ -10,6 +10,7 @@ setup(
         "tensorflow>=2.16",
         "tensorflow-probability",
         "tf-keras",  # tensorflow-probability imports it on TF >= 2.16
+        "tensorboard",  # tf.summary needs it; TF 2.21 no longer pulls it in
         "numpy",
         "gymnasium[mujoco]>=1.0",
         "ale-py>=0.9",

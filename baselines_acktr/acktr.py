@@ -40,6 +40,7 @@ class ActorCriticModel(tf.Module):
         self.vf_fisher_coef = 1.0
         self.lr = Scheduler(v=lr, nvalues=total_timesteps, schedule=lrschedule)
         self.rng = tf.random.Generator.from_seed(seed)
+        self.progress = tf.Variable([0, 0], dtype=tf.int64, trainable=False, name="progress")
         self.params = policy.params
         step_obs = tf.TensorSpec([None, *policy.obs_shape], policy.obs_dtype)
         self._step = tf.function(self._step_impl, input_signature=[step_obs])
@@ -109,17 +110,31 @@ class ActorCriticModel(tf.Module):
     initial_state = None
 
     # --------------------------------------------------------- checkpoints
-    def _checkpoint(self):
-        return tf.train.Checkpoint(policy=self.policy, optim=self.optim, rng=self.rng)
+    def trackables(self):
+        """What a checkpoint holds: parameters, optimizer state, RNG, progress."""
+        return dict(policy=self.policy, optim=self.optim, rng=self.rng, progress=self.progress)
+
+    @property
+    def updates_done(self):
+        return int(self.progress[0].numpy())
+
+    def mark_update(self, update):
+        """Record that ``update`` updates are done (and the scheduler position)."""
+        self.progress.assign([int(update), int(self.lr.n)])
+
+    def restore_progress(self):
+        """After loading a checkpoint: put the scheduler back where it was."""
+        self.lr.n = float(self.progress[1].numpy())
 
     def save(self, path):
         """Save parameters, optimizer state (K-FAC: statistics, eigens, momenta,
-        counters) and the sampling RNG."""
-        self._checkpoint().write(path)
+        counters), the sampling RNG and progress to the checkpoint prefix ``path``.
+        ``checkpoints.Checkpointer`` adds atomic directories and configs on top."""
+        tf.train.Checkpoint(**self.trackables()).write(path)
 
     def load(self, path):
-        self._checkpoint().read(path).assert_existing_objects_matched()
-
+        tf.train.Checkpoint(**self.trackables()).read(path).assert_existing_objects_matched()
+        self.restore_progress()
 
     def close(self):
         """Release background resources (none here)."""
@@ -242,22 +257,44 @@ def policy_for_env(env, network, seed=0, **network_kwargs):
     return Policy(ob_space.shape, action, network=network, seed=seed, **kw)
 
 
+def build_model(alg, policy, nenvs, total_timesteps, nsteps, ent_coef, vf_coef, lr, max_grad_norm,
+                lrschedule, seed, vf_fisher_coef=1.0, kfac_clip=0.001, is_async=True,
+                kfac_options=None):
+    """``Model`` (ACKTR) or ``A2CModel`` with the given hyperparameters."""
+    if alg == "acktr":
+        return Model(policy, nenvs, total_timesteps, nsteps=nsteps, ent_coef=ent_coef,
+                     vf_coef=vf_coef, vf_fisher_coef=vf_fisher_coef, lr=lr,
+                     max_grad_norm=max_grad_norm, kfac_clip=kfac_clip, lrschedule=lrschedule,
+                     is_async=is_async, kfac_options=kfac_options, seed=seed)
+    if alg == "a2c":
+        from .a2c import A2CModel
+
+        return A2CModel(policy, nenvs, total_timesteps, nsteps=nsteps, ent_coef=ent_coef,
+                        vf_coef=vf_coef, max_grad_norm=max_grad_norm, lr=lr,
+                        lrschedule=lrschedule, seed=seed)
+    raise ValueError(f"alg must be 'acktr' or 'a2c', got {alg!r}")
+
+
 def learn(network, env, seed, total_timesteps=int(40e6), gamma=0.99, log_interval=100, nprocs=32,
           nsteps=20, ent_coef=0.01, vf_coef=0.5, vf_fisher_coef=1.0, lr=0.25, max_grad_norm=0.5,
           kfac_clip=0.001, save_interval=None, lrschedule="linear", load_path=None,
           is_async=True, logger=None, save_path=None, kfac_options=None, alg="acktr",
-          **network_kwargs):
+          callback=None, **network_kwargs):
     """Train ACKTR; ports baselines ``acktr.learn`` (same signature, defaults and log keys).
 
+    ``env`` is a gymnasium vector env (SAME_STEP autoreset).  ``logger`` is a
+    :class:`~baselines_acktr.logger.Logger` (stdout only if None).  With
+    ``save_path``, a checkpoint (``checkpoints.Checkpointer``) is written every
+    ``save_interval`` updates and at the end; ``load_path`` resumes from one
+    (parameters, optimizer state, update count and scheduler position).
+    ``callback(update, model)`` runs after every update; returning False stops.
     ``alg='a2c'`` trains baselines' A2C instead (RMSProp; pass A2C's own ``lr``,
     e.g. 7e-4, and ``nsteps``, e.g. 5; the K-FAC arguments are then unused).
-
-    ``env`` is a gymnasium vector env (SAME_STEP autoreset).  ``logger`` is a
-    :class:`~baselines_acktr.logger.Logger` (stdout only if None).  Checkpoints
-    go to ``save_path`` every ``save_interval`` updates.  Raises
-    ``FloatingPointError`` if a loss becomes non-finite.
+    Raises ``FloatingPointError`` if a loss becomes non-finite.
     """
+    from .checkpoints import Checkpointer
     from .logger import Logger
+    from .runner import Runner
 
     if total_timesteps <= 0:
         raise ValueError(f"total_timesteps must be > 0, got {total_timesteps}")
@@ -265,38 +302,48 @@ def learn(network, env, seed, total_timesteps=int(40e6), gamma=0.99, log_interva
     tf.random.set_seed(seed)
     logger = logger or Logger()
     policy = policy_for_env(env, network, seed=seed, **network_kwargs)
-    if alg == "acktr":
-        model = Model(policy, env.num_envs, total_timesteps, nprocs=nprocs, nsteps=nsteps,
-                      ent_coef=ent_coef, vf_coef=vf_coef, vf_fisher_coef=vf_fisher_coef, lr=lr,
-                      max_grad_norm=max_grad_norm, kfac_clip=kfac_clip, lrschedule=lrschedule,
-                      is_async=is_async, kfac_options=kfac_options, seed=seed)
-    elif alg == "a2c":
-        from .a2c import A2CModel
-
-        model = A2CModel(policy, env.num_envs, total_timesteps, nsteps=nsteps, ent_coef=ent_coef,
-                         vf_coef=vf_coef, max_grad_norm=max_grad_norm, lr=lr,
-                         lrschedule=lrschedule, seed=seed)
-    else:
-        raise ValueError(f"alg must be 'acktr' or 'a2c', got {alg!r}")
+    model = build_model(alg, policy, env.num_envs, total_timesteps, nsteps, ent_coef, vf_coef, lr,
+                        max_grad_norm, lrschedule, seed, vf_fisher_coef=vf_fisher_coef,
+                        kfac_clip=kfac_clip, is_async=is_async, kfac_options=kfac_options)
+    ckpt = None
+    if save_path or load_path:
+        ckpt = Checkpointer(save_path, model.trackables(), dict(alg=alg, network=network))
     if load_path is not None:
-        model.load(load_path)
+        ckpt.restore(load_path)
+        model.restore_progress()
+
+    def on_update(update, m):
+        if save_path and save_interval and (update % save_interval == 0 or update == 1):
+            ckpt.save(update)
+        return callback(update, m) if callback is not None else None
+
     try:
-        _learn_loop(model, env, total_timesteps, gamma, log_interval, nsteps, save_interval,
-                    logger, save_path, seed)
+        runner = Runner(env, model, nsteps=nsteps, gamma=gamma, seed=seed)
+        last = train_loop(model, runner, total_timesteps, log_interval, logger, on_update)
+        if save_path and last:
+            ckpt.save(last)
     finally:
         model.close()
     return model
 
 
-def _learn_loop(model, env, total_timesteps, gamma, log_interval, nsteps, save_interval, logger,
-                save_path, seed):
-    from .runner import Runner
+def train_loop(model, runner, total_timesteps, log_interval, logger, callback=None, progress=None):
+    """The update loop of baselines ``acktr.learn``: collect, train, log.
 
-    runner = Runner(env, model, nsteps=nsteps, gamma=gamma, seed=seed)
+    Starts after ``model.updates_done`` (so a restored model continues its
+    count) and runs to update ``total_timesteps // nbatch``.  ``callback(update,
+    model)`` runs after each update (False stops the loop); ``progress(update,
+    nupdates, fps, eprewmean)`` is told about every update.  Returns the last
+    update done.  Raises ``FloatingPointError`` on a non-finite loss, before
+    anything of that update is recorded.
+    """
     epinfobuf = deque(maxlen=100)
     nbatch = model.nbatch
+    nupdates = total_timesteps // nbatch
+    start = model.updates_done + 1
     tstart = time.time()
-    for update in range(1, total_timesteps // nbatch + 1):
+    update = start - 1
+    for update in range(start, nupdates + 1):
         obs, states, rewards, masks, actions, values, epinfos = runner.run()
         epinfobuf.extend(epinfos)
         policy_loss, value_loss, policy_entropy = model.train(obs, states, rewards, masks,
@@ -305,7 +352,9 @@ def _learn_loop(model, env, total_timesteps, gamma, log_interval, nsteps, save_i
             raise FloatingPointError(
                 f"non-finite loss at update {update}: policy_loss={policy_loss}, "
                 f"value_loss={value_loss}, entropy={policy_entropy}")
-        fps = int(update * nbatch / (time.time() - tstart))
+        model.mark_update(update)
+        fps = int((update - start + 1) * nbatch / max(time.time() - tstart, 1e-9))
+        eprewmean = safemean([e["r"] for e in epinfobuf])
         if update % log_interval == 0 or update == 1:
             logger.record("nupdates", update)
             logger.record("total_timesteps", update * nbatch)
@@ -314,8 +363,11 @@ def _learn_loop(model, env, total_timesteps, gamma, log_interval, nsteps, save_i
             logger.record("policy_loss", float(policy_loss))
             logger.record("value_loss", float(value_loss))
             logger.record("explained_variance", float(explained_variance(values, rewards)))
-            logger.record("eprewmean", safemean([e["r"] for e in epinfobuf]))
+            logger.record("eprewmean", eprewmean)
             logger.record("eplenmean", safemean([e["l"] for e in epinfobuf]))
-            logger.dump()
-        if save_interval and save_path and (update % save_interval == 0 or update == 1):
-            model.save(f"{save_path}/checkpoint{update:05d}")
+            logger.dump(step=update * nbatch)
+        if progress is not None:
+            progress(update, nupdates, fps, eprewmean)
+        if callback is not None and callback(update, model) is False:
+            break
+    return update

@@ -403,16 +403,23 @@ class FrameStack(gym.Wrapper):
     """Port of baselines ``atari_wrappers.FrameStack``: the observation is
     the last ``k`` frames concatenated on the last (channel) axis, e.g.
     ``(84, 84, 4)`` uint8; after a reset the first frame is repeated ``k``
-    times.
+    times (``pad='repeat'``, baselines' ``FrameStack``) or the stack is zeros
+    but for the newest frame (``pad='zeros'``: what baselines' ``VecFrameStack``
+    does at every done, which is how baselines' ``run.py`` stacked ACKTR's
+    Atari frames; with SAME_STEP autoreset every done is a reset of this
+    wrapper, so the two agree step for step).
 
     Baselines returned memory-saving ``LazyFrames``; a plain numpy array is
     returned here.  gymnasium's ``FrameStackObservation`` is not used: it
     stacks on a new leading axis (``(4, 84, 84, 1)``), not on the channels.
     """
 
-    def __init__(self, env, k=4):
+    def __init__(self, env, k=4, pad="repeat"):
         super().__init__(env)
+        if pad not in ("repeat", "zeros"):
+            raise ValueError(f"pad must be 'repeat' or 'zeros', got {pad!r}")
         self.k = k
+        self.pad = pad
         self.frames = deque([], maxlen=k)
         space = env.observation_space
         self.observation_space = spaces.Box(
@@ -423,8 +430,10 @@ class FrameStack(gym.Wrapper):
 
     def reset(self, *, seed=None, options=None):
         obs, info = self.env.reset(seed=seed, options=options)
-        for _ in range(self.k):
-            self.frames.append(obs)
+        fill = obs if self.pad == "repeat" else np.zeros_like(obs)
+        for _ in range(self.k - 1):
+            self.frames.append(fill)
+        self.frames.append(obs)
         return self._stacked(), info
 
     def step(self, action):
@@ -439,7 +448,7 @@ class FrameStack(gym.Wrapper):
 # --------------------------------------------------------------------------- #
 # Builders
 # --------------------------------------------------------------------------- #
-def _check_atari_id(env_id):
+def check_atari_id(env_id):
     """ValueError unless ``env_id`` is a registered ``NoFrameskip`` id."""
     if "NoFrameskip" not in env_id:
         raise ValueError(
@@ -451,7 +460,7 @@ def _check_atari_id(env_id):
     check_env_id(env_id)
 
 
-def make_atari(env_id, max_episode_steps=None):
+def make_atari(env_id, max_episode_steps=None, render_mode=None):
     """Port of baselines ``atari_wrappers.make_atari``.
 
     ``gym.make(env_id)`` (ALE envs registered through ``ale_py``), then
@@ -461,8 +470,8 @@ def make_atari(env_id, max_episode_steps=None):
     truncation too).  Raises ValueError for an id without ``NoFrameskip`` or
     an unregistered id.
     """
-    _check_atari_id(env_id)
-    env = gym.make(env_id)
+    check_atari_id(env_id)
+    env = gym.make(env_id, render_mode=render_mode)
     env = NoopResetEnv(env, noop_max=30)
     env = MaxAndSkipEnv(env, skip=4)
     if max_episode_steps is not None:
@@ -470,15 +479,15 @@ def make_atari(env_id, max_episode_steps=None):
     return env
 
 
-def wrap_deepmind(env, episode_life=True, clip_rewards=True, frame_stack=True, scale=False):
+def wrap_deepmind(env, episode_life=True, clip_rewards=True, frame_stack=False, scale=False,
+                  frame_stack_pad="repeat"):
     """Port of baselines ``atari_wrappers.wrap_deepmind`` (DeepMind-style
     Atari): EpisodicLifeEnv, FireResetEnv if the game has a FIRE action,
     WarpFrame (84x84 gray), ScaledFloatFrame, ClipRewardEnv, FrameStack(4).
 
-    Unlike baselines, ``frame_stack`` defaults to True: baselines stacked the
-    frames of ACKTR's vectorized envs with ``VecFrameStack`` (zero padding
-    after a reset) instead; here each env stacks its own frames (the first
-    frame repeated after a reset).
+    Defaults as baselines (no stacking).  :func:`make_atari_env` stacks with
+    ``frame_stack_pad='zeros'``, reproducing the ``VecFrameStack(env, 4)`` that
+    baselines' ``run.py`` put on ACKTR's Atari envs.
     """
     if episode_life:
         env = EpisodicLifeEnv(env)
@@ -490,7 +499,7 @@ def wrap_deepmind(env, episode_life=True, clip_rewards=True, frame_stack=True, s
     if clip_rewards:
         env = ClipRewardEnv(env)
     if frame_stack:
-        env = FrameStack(env, 4)
+        env = FrameStack(env, 4, pad=frame_stack_pad)
     return env
 
 
@@ -548,10 +557,11 @@ def make_atari_env(
     :func:`make_atari` and :func:`wrap_deepmind`.
     """
     check_vec_args(num_env, vec)
-    _check_atari_id(env_id)
+    check_atari_id(env_id)
     if monitor_dir is not None:
         os.makedirs(monitor_dir, exist_ok=True)
-    wrapper_kwargs = dict(wrapper_kwargs or {})
+    # baselines run.py: wrap_deepmind without stacking, then VecFrameStack(env, 4)
+    wrapper_kwargs = dict(dict(frame_stack=True, frame_stack_pad="zeros"), **(wrapper_kwargs or {}))
     env_fns = [
         _make_env_fn(env_id, start_index + i, seed, monitor_dir, max_episode_steps, wrapper_kwargs)
         for i in range(num_env)

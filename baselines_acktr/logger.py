@@ -1,17 +1,29 @@
-"""Tabular training logs in the spirit of baselines ``logger`` (stdout table + progress.csv).
+"""Training logs in the spirit of baselines ``logger``: stdout table, progress.csv,
+TensorBoard scalars, and a live progress line.
 
-``record(key, value)`` collects one row; ``dump()`` prints it as baselines'
-box table and appends it to ``progress.csv`` (rewriting the file with the
-wider header when a new key appears, as baselines' CSVOutputFormat does).
+``record(key, value)`` collects one row; ``dump(step)`` prints it as baselines'
+box table, appends it to ``progress.csv`` (rewriting the file with the wider
+header when a new key appears, as baselines' CSVOutputFormat does) and, with
+``tensorboard=True``, writes every numeric value as a scalar at ``step``
+(timesteps) under ``<log_dir>/tb``.
 """
 import csv
+import math
 import os
 import sys
+import time
 
 
 class Logger:
-    def __init__(self, log_dir=None, stream=sys.stdout):
+    def __init__(self, log_dir=None, stream=sys.stdout, tensorboard=False):
         self.dir = log_dir
+        self.tb = None
+        if tensorboard:
+            if log_dir is None:
+                raise ValueError("tensorboard=True needs a log_dir")
+            import tensorflow as tf
+
+            self.tb = tf.summary.create_file_writer(os.path.join(log_dir, "tb"))
         self.stream = stream
         self.row = {}
         self.keys = []
@@ -27,7 +39,7 @@ class Logger:
     def record(self, key, value):
         self.row[key] = value
 
-    def dump(self):
+    def dump(self, step=None):
         if not self.row:
             return
         if self.stream is not None:
@@ -35,7 +47,20 @@ class Logger:
             self.stream.flush()
         if self.csv_path is not None:
             self._write_csv()
+        if self.tb is not None and step is not None:
+            import tensorflow as tf
+
+            with self.tb.as_default():
+                for k, v in self.row.items():
+                    if isinstance(v, (int, float)) and not isinstance(v, bool):
+                        tf.summary.scalar(k, float(v), step=int(step))
+            self.tb.flush()
         self.row = {}
+
+    def close(self):
+        if self.tb is not None:
+            self.tb.close()
+            self.tb = None
 
     def _write_csv(self):
         new = [k for k in self.row if k not in self.keys]
@@ -68,3 +93,42 @@ def format_table(row):
     dashes = "-" * (kw + vw + 7)
     lines = [dashes] + [f"| {k:<{kw}} | {v:<{vw}} |" for k, v in zip(keys, vals)] + [dashes]
     return "\n".join(lines) + "\n"
+
+
+class ProgressLine:
+    """A one-line live display: timesteps, fps, eprewmean and ETA.
+
+    On a terminal the line is rewritten in place at most every ``interval``
+    seconds; otherwise (log files, CI) a plain line is printed every
+    ``interval_plain`` seconds.
+    """
+
+    def __init__(self, nbatch, stream=sys.stderr, interval=1.0, interval_plain=60.0):
+        self.nbatch = nbatch
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.interval = interval if self.tty else interval_plain
+        self.last = 0.0
+
+    def __call__(self, update, nupdates, fps, eprewmean):
+        now = time.time()
+        if now - self.last < self.interval and update != nupdates:
+            return
+        self.last = now
+        eta = (nupdates - update) * self.nbatch / fps if fps > 0 else float("inf")
+        rew = "n/a" if eprewmean is None or (isinstance(eprewmean, float) and math.isnan(eprewmean)) \
+            else f"{eprewmean:.2f}"
+        line = (f"[{update * self.nbatch:,}/{nupdates * self.nbatch:,} timesteps] "
+                f"fps {fps}  eprewmean {rew}  ETA {_hms(eta)}")
+        if self.tty:
+            self.stream.write("\r" + line + ("\n" if update == nupdates else ""))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _hms(seconds):
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

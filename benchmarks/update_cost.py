@@ -1,6 +1,8 @@
 """What one ACKTR update costs next to one A2C update, measured in one process.
 
-Times, interleaved round by round: (a) an A2C update, (b) an ACKTR update with
+Times, interleaved in blocks of ``--block`` consecutive updates per kind and
+round (consecutive, so that the eigen thread competes with the training steps
+that follow it, as in a real run): (a) an A2C update, (b) an ACKTR update with
 synchronous eigen-decompositions, (c) an ACKTR update with the background eigen
 thread — on the nature CNN with a 32×20 = 640 Atari batch and on the MuJoCo MLP
 (2×64 tanh, copy value network, Gaussian head) with a 2500 batch.  ACKTR models
@@ -54,7 +56,7 @@ def timed(model, batch, lr):
     return time.perf_counter() - t0
 
 
-def run(name, rounds, warmup):
+def run(name, rounds, warmup, block):
     cfg = SETUPS[name]
     rng = np.random.default_rng(0)
     kinds = {
@@ -72,16 +74,18 @@ def run(name, rounds, warmup):
             for i in range(warmup):
                 model.train_on_batch(*batches[i % 4], lr[kind])
         times = {k: [] for k in kinds}
+        installed_before = kinds["acktr_async"].optim.factor_step.numpy()
         for r in range(rounds):
             for kind, model in kinds.items():
-                times[kind].append(timed(model, batches[r % 4], lr[kind]))
+                for i in range(block):
+                    times[kind].append(timed(model, batches[(r + i) % 4], lr[kind]))
+        installed = kinds["acktr_async"].optim.factor_step.numpy() - installed_before
         med = {k: statistics.median(v) for k, v in times.items()}
         for k, v in times.items():
             print(f"{name:6s} {k:12s} median {med[k] * 1e3:9.1f} ms   "
                   f"(min {min(v) * 1e3:.1f}, max {max(v) * 1e3:.1f}, n={len(v)})")
-        worker = kinds["acktr_async"].optim._worker
-        print(f"{name:6s} async: {worker.completed} decompositions installed over "
-              f"{warmup + rounds} updates")
+        print(f"{name:6s} async: {installed} decompositions installed during "
+              f"{rounds * block} timed updates")
         return med
     finally:
         for model in kinds.values():
@@ -90,7 +94,8 @@ def run(name, rounds, warmup):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--block", type=int, default=6)
     ap.add_argument("--warmup", type=int, default=12)
     ap.add_argument("--only", choices=sorted(SETUPS))
     args = ap.parse_args()
@@ -98,7 +103,7 @@ def main():
           f"TensorFlow {tf.__version__}, numpy {np.__version__}")
     ratios = {}
     for name in ([args.only] if args.only else ["atari", "mujoco"]):
-        med = run(name, args.rounds, args.warmup)
+        med = run(name, args.rounds, args.warmup, args.block)
         ratios[name] = med["acktr_async"] / med["a2c"]
         print(f"{name:6s} ratios: acktr_sync/a2c {med['acktr_sync'] / med['a2c']:.2f}  "
               f"acktr_async/a2c {ratios[name]:.2f}")

@@ -184,6 +184,20 @@ def test_frame_stack_repeats_first_frame_after_reset_then_rolls():
     assert [int(obs[0, 0, c]) for c in range(4)] == [10, 10, 10, 10]
 
 
+def test_frame_stack_zero_padding_matches_vec_frame_stack():
+    """pad='zeros' is baselines' VecFrameStack: zeros but the newest frame after a reset."""
+    frames = [np.full((2, 3, 1), v, np.uint8) for v in (10, 20, 30, 40, 50, 60)]
+    env = FrameStack(ScriptedEnv(frames), k=4, pad="zeros")
+    obs, _ = env.reset()
+    assert [int(obs[0, 0, c]) for c in range(4)] == [0, 0, 0, 10]
+    obs, *_ = env.step(0)
+    assert [int(obs[0, 0, c]) for c in range(4)] == [0, 0, 10, 20]
+    obs, _ = env.reset()
+    assert [int(obs[0, 0, c]) for c in range(4)] == [0, 0, 0, 10]
+    with pytest.raises(ValueError, match="pad"):
+        FrameStack(ScriptedEnv(frames), k=4, pad="edge")
+
+
 def test_clip_reward_takes_the_sign():
     env = ClipRewardEnv(RewardEnv([3.5, -0.2, 0.0, 7.0, 0.5]))
     env.reset()
@@ -236,7 +250,7 @@ def test_warp_frame_matches_opencv_on_a_synthetic_frame():
 # Real games
 # --------------------------------------------------------------------------- #
 def test_pong_deepmind_observations_and_clipped_rewards():
-    env = wrap_deepmind(Monitor(make_atari("PongNoFrameskip-v4")))
+    env = wrap_deepmind(Monitor(make_atari("PongNoFrameskip-v4")), frame_stack=True)
     env.action_space.seed(0)
     assert env.observation_space.shape == (84, 84, 4)
     assert env.observation_space.dtype == np.uint8
@@ -259,7 +273,7 @@ def test_pong_deepmind_observations_and_clipped_rewards():
 def test_breakout_episodic_life_and_monitor_covers_the_whole_game():
     monitor = Monitor(make_atari("BreakoutNoFrameskip-v4"))
     recorder = StepRecorder(monitor)
-    env = wrap_deepmind(recorder)
+    env = wrap_deepmind(recorder, frame_stack=True)
     env.action_space.seed(1)
     assert "FIRE" in env.unwrapped.get_action_meanings()
     obs, _ = env.reset(seed=1)
@@ -344,9 +358,10 @@ def test_make_atari_env_sync_seeds_monitors_and_episode_infos(tmp_path):
         # SAME_STEP: the gymnasium layout puts the ending step's info in final_info
         assert infos["_final_info"].all()
         assert infos["final_info"]["_episode"].all()
-        # ... and the returned observation already starts the next episode
+        # ... and the returned observation already starts the next episode, stacked as
+        # baselines' VecFrameStack does after a done: zeros, then the newest frame
         for k in range(2):
-            assert all(np.array_equal(obs[k][..., c], obs[k][..., 0]) for c in range(4))
+            assert not obs[k][..., :3].any() and obs[k][..., 3].any()
             assert infos["final_obs"][k].shape == (84, 84, 4)
 
         # monitor files, written and flushed as each episode ends

@@ -1,0 +1,107 @@
+"""Checkpoints that are never half-written (replaces baselines' ``save_variables``).
+
+A checkpoint is a directory ``<save_path>/checkpoint<update:05d>/`` holding a
+``tf.train.Checkpoint`` (``ckpt.index``, ``ckpt.data-*``: parameters, optimizer
+state — K-FAC statistics, eigens, momenta and counters, or RMSProp's mean
+squares —, the update count and scheduler position, the sampling RNG, plus
+whatever extra trackables a caller adds, e.g. observation-normalisation
+statistics) and ``config.json`` (the run's configuration).  It is written into a
+temporary directory and renamed into place; ``<save_path>/latest`` (also
+replaced atomically) names the newest one.  No pickle anywhere.
+"""
+import json
+import os
+import shutil
+
+import tensorflow as tf
+
+LATEST = "latest"
+PREFIX = "ckpt"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, unreadable or does not match the run."""
+
+
+class Checkpointer:
+    def __init__(self, save_path, trackables, config, keep=3):
+        self.save_path = save_path
+        self.trackables = dict(trackables)
+        self.config = dict(config)
+        self.keep = int(keep)
+
+    def _checkpoint(self):
+        return tf.train.Checkpoint(**self.trackables)
+
+    def save(self, update):
+        """Write ``checkpoint<update>`` atomically; returns its directory."""
+        os.makedirs(self.save_path, exist_ok=True)
+        name = f"checkpoint{int(update):05d}"
+        final = os.path.join(self.save_path, name)
+        tmp = os.path.join(self.save_path, f".tmp-{name}-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(tmp)
+        self._checkpoint().write(os.path.join(tmp, PREFIX))
+        with open(os.path.join(tmp, "config.json"), "w") as fh:
+            json.dump(dict(self.config, update=int(update)), fh, indent=1, sort_keys=True)
+        if os.path.exists(final):  # same update saved twice (e.g. interval and end)
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        _write_atomic(os.path.join(self.save_path, LATEST), name + "\n")
+        self._prune(name)
+        return final
+
+    def _prune(self, newest):
+        if self.keep <= 0:
+            return
+        names = sorted(n for n in os.listdir(self.save_path)
+                       if n.startswith("checkpoint") and os.path.isdir(os.path.join(self.save_path, n)))
+        for old in names[:-self.keep]:
+            if old != newest:
+                shutil.rmtree(os.path.join(self.save_path, old), ignore_errors=True)
+
+    def restore(self, path, check_keys=("env", "alg", "network", "variant", "num_env", "nsteps")):
+        """Load a checkpoint directory (or a save_path with ``latest``); returns its config.
+
+        Raises :class:`CheckpointError` when it is missing, or when its config
+        differs from this run's in any of ``check_keys`` or its variables do not
+        fit this model.
+        """
+        ckpt_dir = resolve(path)
+        with open(os.path.join(ckpt_dir, "config.json")) as fh:
+            saved = json.load(fh)
+        for key in check_keys:
+            if key in self.config and key in saved and saved[key] != self.config[key]:
+                raise CheckpointError(
+                    f"checkpoint {ckpt_dir} was made with {key}={saved[key]!r}, "
+                    f"this run has {key}={self.config[key]!r}")
+        try:
+            self._checkpoint().read(os.path.join(ckpt_dir, PREFIX)).assert_existing_objects_matched()
+        except (ValueError, AssertionError, tf.errors.OpError) as exc:
+            first = (str(exc).strip().splitlines() or ["unreadable"])[0]
+            raise CheckpointError(f"checkpoint {ckpt_dir} does not match this model: {first}") from exc
+        return saved
+
+
+def resolve(path):
+    """The checkpoint directory that ``path`` names (itself, or its ``latest``)."""
+    if path is None or not os.path.exists(path):
+        raise CheckpointError(f"no checkpoint at {path!r}")
+    if os.path.exists(os.path.join(path, PREFIX + ".index")):
+        return path
+    latest = os.path.join(path, LATEST)
+    if os.path.exists(latest):
+        with open(latest) as fh:
+            ckpt_dir = os.path.join(path, fh.read().strip())
+        if os.path.exists(os.path.join(ckpt_dir, PREFIX + ".index")):
+            return ckpt_dir
+    raise CheckpointError(f"no checkpoint at {path!r} (expected {PREFIX}.index or a '{LATEST}' file)")
+
+
+def _write_atomic(path, text):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

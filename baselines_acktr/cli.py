@@ -1,0 +1,252 @@
+"""Command-line plumbing shared by ``run_atari.py`` and ``run_mujoco.py``.
+
+In the spirit of baselines' ``run.py``: flags ``--env --num_timesteps --seed
+--alg --log_path --save_path --save_interval --load_path --play``.  A run
+directory (``--log_path``, default ``logs/<env>-<alg>-seed<seed>``) gets
+``config.json``, ``progress.csv``, ``monitor/*.monitor.csv``, TensorBoard
+events under ``tb/`` and checkpoints under ``checkpoints/`` (``--save_path``).
+
+Bad input (unknown or wrong kind of env, non-positive numbers, a missing or
+mismatched checkpoint) ends with one line ``<prog>: error: ...`` and exit
+status 2, before anything is written.  Ctrl-C stops at the end of the current
+update and saves a checkpoint (a second Ctrl-C aborts at once).  A non-finite
+loss stops the run (exit status 1) without saving over the last good checkpoint.
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+
+EXIT_USAGE = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line and exit 2."""
+
+    def error(self, message):
+        fail(self.prog, message)
+
+
+def fail(prog, message):
+    sys.stderr.write(f"{prog}: error: {message}\n")
+    sys.exit(EXIT_USAGE)
+
+
+def positive_int(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value != int(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(value)
+
+
+def non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def base_parser(prog, description, default_env, default_timesteps):
+    p = Parser(prog=prog, description=description)
+    p.add_argument("--env", default=default_env, help=f"environment id (default {default_env})")
+    p.add_argument("--num_timesteps", type=positive_int, default=default_timesteps,
+                   help=f"total timesteps (default {default_timesteps:g})")
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--log_path", default=None,
+                   help="run directory (default logs/<env>-<alg>-seed<seed>)")
+    p.add_argument("--save_path", default=None,
+                   help="checkpoint directory (default <log_path>/checkpoints)")
+    p.add_argument("--save_interval", type=positive_int, default=100,
+                   help="checkpoint every N updates (default 100)")
+    p.add_argument("--log_interval", type=positive_int, default=100,
+                   help="log table every N updates (default 100, as baselines)")
+    p.add_argument("--load_path", default=None,
+                   help="checkpoint (or checkpoint directory) to resume from / to play")
+    p.add_argument("--play", action="store_true",
+                   help="load --load_path, play episodes, write a GIF and print the returns")
+    p.add_argument("--play_episodes", type=positive_int, default=1)
+    p.add_argument("--video", default=None, help="GIF path for --play (default <log_path>/play.gif)")
+    return p
+
+
+def default_log_path(args):
+    return os.path.join("logs", f"{args.env}-{args.alg}-seed{args.seed}")
+
+
+def write_json_atomic(path, data):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as fh:
+        json.dump(data, fh, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def monitor_dir_for(log_path, start_update):
+    """``monitor/`` for a new run; ``monitor/resume-uNNNNN/`` when resuming, so that
+    no earlier monitor file is overwritten."""
+    base = os.path.join(log_path, "monitor")
+    return base if start_update == 0 else os.path.join(base, f"resume-u{start_update:05d}")
+
+
+class StopOnSignal:
+    """First SIGINT/SIGTERM: ask the loop to stop after the current update.
+    Second: raise KeyboardInterrupt at once."""
+
+    def __init__(self):
+        self.requested = False
+        self._old = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        sys.stderr.write("\nstopping after this update and saving a checkpoint "
+                         "(press Ctrl-C again to abort at once)\n")
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        return False
+
+
+def train(prog, args, config, build, make_env):
+    """Build, optionally resume, train with logs and checkpoints.
+
+    ``build()`` returns a fresh, untrained model whose ``trackables()`` and
+    ``extra_trackables`` (optional dict attribute) are checkpointed;
+    ``make_env(monitor_dir)`` returns the training vector env.  Returns the
+    process exit status.
+    """
+    from .acktr import train_loop
+    from .checkpoints import CheckpointError, Checkpointer
+    from .logger import Logger, ProgressLine
+    from .runner import Runner
+
+    model = build()
+    trackables = dict(model.trackables(), **getattr(model, "extra_trackables", {}))
+    log_path = args.log_path or default_log_path(args)
+    save_path = args.save_path or os.path.join(log_path, "checkpoints")
+    ckpt = Checkpointer(save_path, trackables, dict(config, log_path=log_path))
+    if args.load_path is not None:
+        try:
+            saved = ckpt.restore(args.load_path)
+        except (CheckpointError, OSError, json.JSONDecodeError) as exc:
+            model.close()
+            fail(prog, str(exc))
+        model.restore_progress()
+        print(f"resumed from {args.load_path} at update {model.updates_done} "
+              f"({model.updates_done * model.nbatch} timesteps; saved config: "
+              f"env={saved.get('env')}, alg={saved.get('alg')})")
+    nupdates = args.num_timesteps // model.nbatch
+    if nupdates < 1:
+        model.close()
+        fail(prog, f"--num_timesteps {args.num_timesteps} is smaller than one batch "
+                   f"({model.nbatch} timesteps)")
+    if model.updates_done >= nupdates:
+        model.close()
+        fail(prog, f"the checkpoint is already at update {model.updates_done} of {nupdates}; "
+                   "raise --num_timesteps to continue")
+
+    os.makedirs(log_path, exist_ok=True)
+    write_json_atomic(os.path.join(log_path, "config.json"),
+                      dict(config, log_path=log_path, save_path=save_path,
+                           num_timesteps=args.num_timesteps, load_path=args.load_path))
+    env = make_env(monitor_dir_for(log_path, model.updates_done))
+    logger = Logger(log_path, tensorboard=True)
+    progress = ProgressLine(model.nbatch)
+    print(f"logging to {log_path}; checkpoints in {save_path}")
+    status, last_saved = 0, None
+    with StopOnSignal() as stop:
+        def on_update(update, m):
+            nonlocal last_saved
+            if update % args.save_interval == 0:
+                last_saved = ckpt.save(update)
+            return not stop.requested
+
+        try:
+            runner = Runner(env, model, nsteps=model.nsteps, gamma=config.get("gamma", 0.99),
+                            seed=args.seed + model.updates_done)
+            last = train_loop(model, runner, args.num_timesteps, args.log_interval, logger,
+                              on_update, progress)
+            last_saved = ckpt.save(last)
+            if stop.requested:
+                print(f"interrupted at update {last}; checkpoint {last_saved}\n"
+                      f"resume with: --load_path {save_path}")
+            else:
+                print(f"done: {last} updates; checkpoint {last_saved}")
+        except FloatingPointError as exc:
+            sys.stderr.write(f"{prog}: {exc}; stopped. Last good checkpoint: "
+                             f"{last_saved or 'none yet'}\n")
+            status = 1
+        except KeyboardInterrupt:
+            sys.stderr.write(f"{prog}: aborted; last checkpoint: {last_saved or 'none yet'}\n")
+            status = 130
+        finally:
+            model.close()
+            logger.close()
+            env.close()
+    return status
+
+
+def play(prog, args, build, make_play_env, episodes):
+    """Load ``--load_path`` into a fresh model, play ``episodes`` full episodes in
+    ``make_play_env()`` (which renders RGB frames), write a GIF, print the returns."""
+    from .checkpoints import CheckpointError, Checkpointer
+
+    if args.load_path is None:
+        fail(prog, "--play needs --load_path (a checkpoint or a checkpoint directory)")
+    model = build()
+    trackables = dict(model.trackables(), **getattr(model, "extra_trackables", {}))
+    try:
+        Checkpointer(None, trackables, {}).restore(args.load_path)
+    except (CheckpointError, OSError, json.JSONDecodeError) as exc:
+        model.close()
+        fail(prog, str(exc))
+    env = make_play_env()
+    frames, returns = [], []
+    try:
+        obs, _ = env.reset(seed=args.seed)
+        while len(returns) < episodes:
+            action = model.step(obs[None])[0][0]
+            obs, _, terminated, truncated, info = env.step(action)
+            if len(frames) < 5000:
+                frames.append(env.render())
+            if "episode" in info:  # a whole game ended (Monitor's record)
+                returns.append(info["episode"]["r"])
+                print(f"episode {len(returns)}: return {info['episode']['r']:g}, "
+                      f"length {info['episode']['l']}")
+            if terminated or truncated:
+                obs, _ = env.reset()
+    finally:
+        env.close()
+        model.close()
+    video = args.video or os.path.join(args.log_path or default_log_path(args), "play.gif")
+    write_gif(video, frames)
+    print(f"mean return over {len(returns)} episodes: {sum(returns) / len(returns):g}; "
+          f"video: {video}")
+    return 0
+
+
+def write_gif(path, frames, every=2, fps=30):
+    """Write RGB frames as an animated GIF (every ``every``-th frame)."""
+    from PIL import Image
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    images = [Image.fromarray(f) for f in frames[::every] if f is not None]
+    if not images:
+        raise RuntimeError("the environment rendered no frames")
+    tmp = f"{path}.tmp-{os.getpid()}.gif"
+    images[0].save(tmp, save_all=True, append_images=images[1:], duration=int(1000 * every / fps),
+                   loop=0)
+    os.replace(tmp, path)
