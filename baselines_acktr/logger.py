@@ -15,8 +15,9 @@ import time
 
 
 class Logger:
-    def __init__(self, log_dir=None, stream=sys.stdout, tensorboard=False):
+    def __init__(self, log_dir=None, stream="stdout", tensorboard=False):
         self.dir = log_dir
+        stream = sys.stdout if stream == "stdout" else stream  # None: no table
         self.tb = None
         if tensorboard:
             if log_dir is None:
@@ -103,9 +104,9 @@ class ProgressLine:
     ``interval_plain`` seconds.
     """
 
-    def __init__(self, nbatch, stream=sys.stderr, interval=1.0, interval_plain=60.0):
+    def __init__(self, nbatch, stream=None, interval=1.0, interval_plain=60.0):
         self.nbatch = nbatch
-        self.stream = stream
+        self.stream = stream = sys.stderr if stream is None else stream
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
         self.interval = interval if self.tty else interval_plain
         self.last = 0.0

@@ -1,0 +1,170 @@
+"""run_atari.py end to end (baselines' Atari protocol) and the shared CLI plumbing."""
+import csv
+import glob
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from baselines_acktr import cli
+from baselines_acktr.acktr import Model, build_model
+from baselines_acktr.envs import make_vec_env
+from baselines_acktr.policies import Policy
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import run_atari  # noqa: E402
+
+
+def rows(path):
+    return list(csv.DictReader(open(path)))
+
+
+@pytest.fixture(scope="module")
+def pong_run(tmp_path_factory):
+    """The issue's CI-sized run: 20000 timesteps with 4 envs."""
+    log = tmp_path_factory.mktemp("pong")
+    status = run_atari.main(["--num_timesteps", "20000", "--num_env", "4", "--log_path", str(log),
+                             "--log_interval", "50", "--save_interval", "100"])
+    assert status == 0
+    return log
+
+
+def test_training_leaves_logs_monitor_tensorboard_and_checkpoints(pong_run):
+    progress = rows(pong_run / "progress.csv")
+    assert [int(r["nupdates"]) for r in progress] == [1, 50, 100, 150, 200, 250]
+    assert int(progress[-1]["total_timesteps"]) == 20000
+    monitors = sorted(glob.glob(str(pong_run / "monitor" / "*.monitor.csv")))
+    assert len(monitors) == 4
+    games = [r for m in monitors for r in csv.DictReader(open(m).readlines()[1:])]
+    assert games and all(-21 <= float(g["r"]) <= 21 for g in games)  # whole games, unclipped
+    assert float(progress[-1]["eprewmean"]) == pytest.approx(
+        np.mean([float(g["r"]) for g in games][-100:]), abs=3)  # same games, other order
+    config = json.load(open(pong_run / "config.json"))
+    assert config["env"] == "PongNoFrameskip-v4" and config["num_env"] == 4
+    latest = (pong_run / "checkpoints" / "latest").read_text().strip()
+    assert latest == "checkpoint00250"
+    assert (pong_run / "checkpoints" / latest / "ckpt.index").exists()
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    acc = EventAccumulator(str(pong_run / "tb"))
+    acc.Reload()
+    tags = set(acc.Tags().get("tensors", [])) | set(acc.Tags().get("scalars", []))
+    assert {"eprewmean", "fps", "policy_entropy"} <= tags
+
+
+def test_resume_continues_the_timestep_count(pong_run):
+    status = run_atari.main(["--num_timesteps", "24000", "--num_env", "4", "--log_path",
+                             str(pong_run), "--log_interval", "50",
+                             "--load_path", str(pong_run / "checkpoints")])
+    assert status == 0
+    progress = rows(pong_run / "progress.csv")
+    assert [int(r["nupdates"]) for r in progress][-2:] == [250, 300]
+    assert int(progress[-1]["total_timesteps"]) == 24000
+    # earlier monitor files are kept; the resumed part writes its own
+    assert len(glob.glob(str(pong_run / "monitor" / "*.monitor.csv"))) == 4
+    assert len(glob.glob(str(pong_run / "monitor" / "resume-u00250" / "*.monitor.csv"))) == 4
+    assert (pong_run / "checkpoints" / "latest").read_text().strip() == "checkpoint00300"
+
+
+def test_play_writes_a_gif_and_prints_returns(pong_run, capsys):
+    gif = pong_run / "play.gif"
+    assert run_atari.main(["--play", "--load_path", str(pong_run / "checkpoints"),
+                           "--log_path", str(pong_run), "--video", str(gif)]) == 0
+    out = capsys.readouterr().out
+    assert "episode 1: return" in out and "mean return over 1 episodes" in out
+    assert gif.read_bytes()[:6] in (b"GIF87a", b"GIF89a")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--env", "CartPole-v1"], "NoFrameskip"),
+    (["--env", "NoSuchGameNoFrameskip-v4"], "unknown environment id"),
+    (["--num_timesteps", "0"], "positive integer"),
+    (["--num_env", "-2"], "positive integer"),
+    (["--save_interval", "1.5"], "positive integer"),
+    (["--load_path", "/nonexistent/ckpt"], "no checkpoint"),
+    (["--play"], "--play needs --load_path"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, argv, message):
+    log = tmp_path / "run"
+    with pytest.raises(SystemExit) as exc:
+        run_atari.main(argv + ["--log_path", str(log)])
+    assert exc.value.code == 2
+    err = [l for l in capsys.readouterr().err.splitlines() if l.startswith("run_atari.py")]
+    assert len(err) == 1 and message in err[0]
+    assert not log.exists()
+
+
+def test_mismatched_checkpoint_is_refused(pong_run, tmp_path, capsys):
+    for argv, word in ((["--alg", "a2c"], "alg"), (["--num_env", "8"], "num_env")):
+        with pytest.raises(SystemExit) as exc:
+            run_atari.main(argv + ["--num_timesteps", "99999", "--load_path",
+                                   str(pong_run / "checkpoints"), "--log_path", str(tmp_path / "x")])
+        assert exc.value.code == 2
+        assert word in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+# --- the shared plumbing on a fast CartPole setup -------------------------------------------
+
+def cartpole_train(tmp_path, argv, monkey=None):
+    args = cli.base_parser("t", "", "CartPole-v1", 4000).parse_args(
+        ["--log_path", str(tmp_path / "run"), "--log_interval", "10"] + argv)
+    args.alg = "acktr"
+    config = dict(env="CartPole-v1", alg="acktr", network="mlp", seed=0, num_env=4, nsteps=20)
+
+    def build():
+        model = build_model("acktr", Policy([4], ("discrete", 2), network="mlp"), 4,
+                            args.num_timesteps, 20, 0.01, 0.5, 0.25, 0.5, "linear", 0)
+        if monkey is not None:
+            monkey(model)
+        return model
+
+    return cli.train("t", args, config, build,
+                     lambda monitor_dir: make_vec_env("CartPole-v1", 4, 0, monitor_dir=monitor_dir))
+
+
+def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, capsys):
+    def poison(model):
+        real = model.train_on_batch
+
+        def train_on_batch(*a, **k):
+            out = real(*a, **k)
+            return (float("nan"),) + out[1:] if model.updates_done >= 12 else out
+        model.train_on_batch = train_on_batch
+
+    status = cartpole_train(tmp_path, ["--save_interval", "5"], monkey=poison)
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "non-finite loss at update 13" in err and "checkpoint00010" in err
+    ckpts = tmp_path / "run" / "checkpoints"
+    assert (ckpts / "latest").read_text().strip() == "checkpoint00010"
+    restored = build_model("acktr", Policy([4], ("discrete", 2), network="mlp"), 4, 4000, 20,
+                           0.01, 0.5, 0.25, 0.5, "linear", 0)
+    restored.load(str(ckpts / "checkpoint00010" / "ckpt"))
+    assert restored.updates_done == 10
+    assert all(np.all(np.isfinite(p.numpy())) for p in restored.params)
+
+
+def test_interrupt_saves_a_checkpoint_then_resume_finishes(tmp_path, capsys):
+    def interrupt_at_7(model):
+        real = model.train_on_batch
+
+        def train_on_batch(*a, **k):
+            if model.updates_done == 6:
+                os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C during update 7
+            return real(*a, **k)
+        model.train_on_batch = train_on_batch
+
+    assert cartpole_train(tmp_path, [], monkey=interrupt_at_7) == 0
+    out = capsys.readouterr().out
+    assert "interrupted at update 7" in out
+    assert (tmp_path / "run" / "checkpoints" / "latest").read_text().strip() == "checkpoint00007"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert cartpole_train(tmp_path, ["--load_path", str(tmp_path / "run" / "checkpoints")]) == 0
+    progress = rows(tmp_path / "run" / "progress.csv")
+    assert int(progress[-1]["nupdates"]) == 50 and int(progress[-1]["total_timesteps"]) == 4000
+    assert isinstance(Model, type)
