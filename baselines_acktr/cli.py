@@ -53,7 +53,8 @@ def non_negative_int(text):
     return value
 
 
-def base_parser(prog, description, default_env, default_timesteps):
+def base_parser(prog, description, default_env, default_timesteps, save_interval=100,
+                log_interval=100):
     p = Parser(prog=prog, description=description)
     p.add_argument("--env", default=default_env, help=f"environment id (default {default_env})")
     p.add_argument("--num_timesteps", type=positive_int, default=default_timesteps,
@@ -63,10 +64,10 @@ def base_parser(prog, description, default_env, default_timesteps):
                    help="run directory (default logs/<env>-<alg>-seed<seed>)")
     p.add_argument("--save_path", default=None,
                    help="checkpoint directory (default <log_path>/checkpoints)")
-    p.add_argument("--save_interval", type=positive_int, default=100,
-                   help="checkpoint every N updates (default 100)")
-    p.add_argument("--log_interval", type=positive_int, default=100,
-                   help="log table every N updates (default 100, as baselines)")
+    p.add_argument("--save_interval", type=positive_int, default=save_interval,
+                   help=f"checkpoint every N updates (default {save_interval})")
+    p.add_argument("--log_interval", type=positive_int, default=log_interval,
+                   help=f"log table every N updates (default {log_interval})")
     p.add_argument("--load_path", default=None,
                    help="checkpoint (or checkpoint directory) to resume from / to play")
     p.add_argument("--play", action="store_true",

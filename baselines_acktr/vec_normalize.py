@@ -1,0 +1,93 @@
+"""Observation and return normalisation; ports baselines ``common/vec_env/vec_normalize.py``
+(``VecNormalize``) and ``common/running_mean_std.py`` (``RunningMeanStd``).
+
+gymnasium's ``NormalizeObservation`` / ``NormalizeReward`` are not used: they do
+not clip (baselines clips observations and rewards to ±10) and they discount the
+running return as ``ret·γ·(1 − terminated) + r`` where baselines computes
+``ret·γ + r``, updates the statistics, and only then zeroes ``ret`` for the envs
+that are done.  The statistics are ``tf.Variable`` s (float64) so that
+checkpoints carry them.
+"""
+import gymnasium as gym
+import numpy as np
+import tensorflow as tf
+
+
+class RunningMeanStd(tf.Module):
+    """Parallel (Chan et al.) running mean and variance; ``count`` starts at ``epsilon``."""
+
+    def __init__(self, shape=(), epsilon=1e-4, name="rms"):
+        super().__init__(name=name)
+        self.mean = tf.Variable(np.zeros(shape, np.float64), trainable=False, name="mean")
+        self.var = tf.Variable(np.ones(shape, np.float64), trainable=False, name="var")
+        self.count = tf.Variable(float(epsilon), dtype=tf.float64, trainable=False, name="count")
+
+    def update(self, x):
+        x = np.asarray(x, np.float64)
+        batch_mean, batch_var, batch_count = x.mean(axis=0), x.var(axis=0), x.shape[0]
+        mean, var, count = self.mean.numpy(), self.var.numpy(), float(self.count.numpy())
+        delta = batch_mean - mean
+        tot = count + batch_count
+        new_mean = mean + delta * batch_count / tot
+        m2 = var * count + batch_var * batch_count + np.square(delta) * count * batch_count / tot
+        self.mean.assign(new_mean)
+        self.var.assign(m2 / tot)
+        self.count.assign(tot)
+
+
+class VecNormalize(gym.vector.VectorWrapper):
+    """Baselines' ``VecNormalize`` on a gymnasium vector env.
+
+    ``obs ← clip((obs − μ) / sqrt(σ² + ε), ±clipob)`` with running ``μ, σ²`` of
+    the raw observations; ``r ← clip(r / sqrt(Var[ret] + ε), ±cliprew)`` with
+    ``ret = γ·ret + r`` the running discounted return, zeroed after a done.
+    ``training=False`` freezes the statistics (evaluation, play).
+    The Monitor under it still records raw returns.
+    """
+
+    def __init__(self, env, ob=True, ret=True, clipob=10.0, cliprew=10.0, gamma=0.99,
+                 epsilon=1e-8, training=True, ob_rms=None, ret_rms=None):
+        super().__init__(env)
+        shape = env.single_observation_space.shape
+        # ob_rms / ret_rms may be passed in (e.g. already restored from a checkpoint)
+        self.ob_rms = (ob_rms or RunningMeanStd(shape, name="ob_rms")) if ob else None
+        self.ret_rms = (ret_rms or RunningMeanStd((), name="ret_rms")) if ret else None
+        self.clipob, self.cliprew = clipob, cliprew
+        self.gamma, self.epsilon = gamma, epsilon
+        self.training = training
+        self.ret = np.zeros(self.num_envs)
+
+    def trackables(self):
+        out = {}
+        if self.ob_rms is not None:
+            out["ob_rms"] = self.ob_rms
+        if self.ret_rms is not None:
+            out["ret_rms"] = self.ret_rms
+        return out
+
+    def _obfilt(self, obs):
+        if self.ob_rms is None:
+            return obs
+        if self.training:
+            self.ob_rms.update(obs)
+        mean, var = self.ob_rms.mean.numpy(), self.ob_rms.var.numpy()
+        out = np.clip((obs - mean) / np.sqrt(var + self.epsilon), -self.clipob, self.clipob)
+        return out.astype(np.float32)
+
+    def step(self, actions):
+        obs, rews, terminated, truncated, infos = self.env.step(actions)
+        news = np.logical_or(terminated, truncated)
+        self.ret = self.ret * self.gamma + rews
+        obs = self._obfilt(obs)
+        if self.ret_rms is not None:
+            if self.training:
+                self.ret_rms.update(self.ret)
+            rews = np.clip(rews / np.sqrt(self.ret_rms.var.numpy() + self.epsilon),
+                           -self.cliprew, self.cliprew)
+        self.ret[news] = 0.0
+        return obs, np.asarray(rews, np.float32), terminated, truncated, infos
+
+    def reset(self, *, seed=None, options=None):
+        self.ret = np.zeros(self.num_envs)
+        obs, infos = self.env.reset(seed=seed, options=options)
+        return self._obfilt(obs), infos

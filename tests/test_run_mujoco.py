@@ -1,0 +1,131 @@
+"""run_mujoco.py (master variant) and baselines' VecNormalize."""
+import csv
+import glob
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from baselines_acktr.envs import vector_env
+from baselines_acktr.vec_normalize import RunningMeanStd, VecNormalize
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import run_mujoco  # noqa: E402
+
+
+class RampEnv(gym.Env):
+    """obs = [t, -2t], reward = 10·t, episode of 3 steps."""
+
+    observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float64)
+    action_space = gym.spaces.Box(-1, 1, (1,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        self.t = 0
+        return np.array([0.0, 0.0]), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.array([self.t, -2.0 * self.t]), 10.0 * self.t, self.t >= 3, False, {}
+
+
+def test_running_mean_std_matches_numpy():
+    rng = np.random.default_rng(0)
+    rms = RunningMeanStd((3,), epsilon=1e-4)
+    chunks = [rng.normal(2.0, 3.0, size=(n, 3)) for n in (5, 1, 17, 40)]
+    for c in chunks:
+        rms.update(c)
+    allx = np.concatenate(chunks)
+    np.testing.assert_allclose(rms.mean.numpy(), allx.mean(0), rtol=1e-4)
+    np.testing.assert_allclose(rms.var.numpy(), allx.var(0), rtol=1e-4)
+    assert rms.count.numpy() == pytest.approx(len(allx) + 1e-4)
+
+
+def test_vec_normalize_follows_baselines():
+    """Replays baselines' VecNormalize arithmetic step by step (one env, gamma 0.9)."""
+    env = VecNormalize(vector_env([RampEnv], "sync"), gamma=0.9, clipob=1.5, cliprew=10.0)
+    ob_rms, ret_rms, ret = RunningMeanStd((2,)), RunningMeanStd(()), np.zeros(1)
+
+    def obfilt(o):
+        ob_rms.update(o)
+        return np.clip((o - ob_rms.mean.numpy()) / np.sqrt(ob_rms.var.numpy() + 1e-8), -1.5, 1.5)
+
+    obs, _ = env.reset(seed=0)
+    np.testing.assert_allclose(obs, obfilt(np.zeros((1, 2))), rtol=1e-5)
+    raw = RampEnv()
+    raw.reset()
+    for _ in range(7):  # crosses two episode ends
+        o, r, term, trunc, _ = raw.step(None)
+        if term:
+            o, _ = raw.reset()  # SAME_STEP: the returned obs starts the next episode
+        obs, rew, t2, _, _ = env.step(np.zeros((1, 1), np.float32))
+        ret = ret * 0.9 + r
+        want_obs = obfilt(o[None])
+        ret_rms.update(ret)
+        want_rew = np.clip(r / np.sqrt(ret_rms.var.numpy() + 1e-8), -10, 10)
+        if term:
+            ret[:] = 0.0  # zeroed after the statistics saw it
+        assert t2[0] == term
+        np.testing.assert_allclose(obs, want_obs, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(rew, [want_rew], rtol=1e-5)
+    assert np.abs(obs).max() <= 1.5
+    frozen = VecNormalize(vector_env([RampEnv], "sync"), training=False,
+                          ob_rms=env.ob_rms, ret_rms=env.ret_rms)
+    count = frozen.ob_rms.count.numpy()
+    frozen.reset(seed=0)
+    frozen.step(np.zeros((1, 1), np.float32))
+    assert frozen.ob_rms.count.numpy() == count
+
+
+@pytest.fixture(scope="module")
+def hopper_run(tmp_path_factory):
+    log = tmp_path_factory.mktemp("hopper")
+    assert run_mujoco.main(["--num_timesteps", "5000", "--log_path", str(log)]) == 0
+    return log
+
+
+def test_master_variant_run_logs_and_checkpoints(hopper_run):
+    rows = list(csv.DictReader(open(hopper_run / "progress.csv")))
+    assert [int(r["total_timesteps"]) for r in rows] == [2500, 5000]
+    assert float(rows[-1]["eplenmean"]) > 0
+    monitor = glob.glob(str(hopper_run / "monitor" / "*.monitor.csv"))
+    assert len(monitor) == 1 and len(open(monitor[0]).readlines()) > 10
+    assert (hopper_run / "checkpoints" / "latest").read_text().strip() == "checkpoint00002"
+
+
+def test_master_variant_resume_restores_normalisation(hopper_run):
+    from baselines_acktr.checkpoints import Checkpointer
+
+    ob_rms = RunningMeanStd((11,), name="ob_rms")
+    Checkpointer(None, {"ob_rms": ob_rms}, {}).restore(str(hopper_run / "checkpoints"))
+    # 5000 observations seen (plus the first resets)
+    assert ob_rms.count.numpy() > 5000 and np.all(ob_rms.var.numpy() > 0)
+    assert run_mujoco.main(["--num_timesteps", "7500", "--log_path", str(hopper_run),
+                            "--load_path", str(hopper_run / "checkpoints")]) == 0
+    rows = list(csv.DictReader(open(hopper_run / "progress.csv")))
+    assert [int(r["total_timesteps"]) for r in rows] == [2500, 5000, 7500]
+
+
+def test_master_variant_play(hopper_run, capsys):
+    gif = hopper_run / "play.gif"
+    assert run_mujoco.main(["--play", "--load_path", str(hopper_run / "checkpoints"),
+                            "--log_path", str(hopper_run), "--video", str(gif)]) == 0
+    assert "episode 1: return" in capsys.readouterr().out
+    assert gif.read_bytes()[:6] in (b"GIF87a", b"GIF89a")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--env", "CartPole-v1"], "not a continuous-control env"),
+    (["--env", "Nope-v5"], "unknown environment id"),
+    (["--num_timesteps", "100"], "smaller than one batch"),
+    (["--num_timesteps", "-1"], "positive integer"),
+    (["--variant", "v3"], "invalid choice"),
+])
+def test_bad_input(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as exc:
+        run_mujoco.main(argv + ["--log_path", str(tmp_path / "run")])
+    assert exc.value.code == 2
+    err = [l for l in capsys.readouterr().err.splitlines() if l.startswith("run_mujoco.py")]
+    assert len(err) == 1 and message in err[0]
+    assert not (tmp_path / "run").exists()
