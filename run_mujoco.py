@@ -16,13 +16,15 @@ algorithm that produced the paper's MuJoCo numbers (see
 import os
 import sys
 
+import numpy as np
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering for --play
 
 from baselines_acktr import cli  # noqa: E402
 
 PROG = "run_mujoco.py"
-VARIANTS = {"master"}
+VARIANTS = {"master", "paper"}
 MASTER = dict(lr=0.25, nsteps=2500, num_env=1)
 
 
@@ -60,6 +62,8 @@ def main(argv=None):
         obs_shape, nact = check_mujoco_env(args.env)
     except ValueError as exc:
         cli.fail(PROG, str(exc))
+    if args.variant == "paper":
+        return run_paper(args, obs_shape, nact)
     return run_master(args, obs_shape, nact)
 
 
@@ -113,11 +117,116 @@ def run_master(args, obs_shape, nact):
     return cli.train(PROG, args, config, build_and_keep, make_env)
 
 
+def run_paper(args, obs_shape, nact):
+    """The paper's continuous ACKTR (``acktr_cont.learn_cont``) with this project's
+    run directory, checkpoints, resume, Ctrl-C and NaN handling."""
+    import json
+
+    import gymnasium as gym
+
+    from baselines_acktr.acktr_cont import ContLearner, learn_cont, rollout
+    from baselines_acktr.checkpoints import CheckpointError, Checkpointer
+    from baselines_acktr.envs import Monitor, vector_env
+    from baselines_acktr.logger import Logger
+
+    config = dict(env=args.env, alg="acktr_cont", variant="paper", network="mlp",
+                  seed=args.seed, timesteps_per_batch=2500, gamma=0.99, lam=0.97)
+    learner = ContLearner(obs_shape[0], nact, seed=args.seed)
+    log_path = args.log_path or cli.default_log_path(args)
+    save_path = args.save_path or os.path.join(log_path, "checkpoints")
+    ckpt = Checkpointer(save_path, learner.trackables(), dict(config, log_path=log_path))
+    if args.load_path is not None or args.play:
+        if args.load_path is None:
+            cli.fail(PROG, "--play needs --load_path (a checkpoint or a checkpoint directory)")
+        try:
+            ckpt.restore(args.load_path)
+        except (CheckpointError, OSError, json.JSONDecodeError) as exc:
+            learner.close()
+            cli.fail(PROG, str(exc))
+        learner.obfilter.load_from_variables()
+    if args.play:
+        env = _SingleFromVector(vector_env(
+            [lambda: Monitor(gym.make(args.env, render_mode="rgb_array"))], "async"))
+        frames, returns = [], []
+        try:
+            for k in range(args.play_episodes):
+                path = rollout(_Recording(env, frames), learner.policy, None, learner.obfilter,
+                               seed=args.seed + k, update_filter=False)
+                returns.append(path["episode"]["r"])
+                print(f"episode {k + 1}: return {path['episode']['r']:g}, "
+                      f"length {path['episode']['l']}")
+        finally:
+            env.close()
+            learner.close()
+        video = args.video or os.path.join(log_path, "play.gif")
+        cli.write_gif(video, frames)
+        print(f"mean return over {len(returns)} episodes: {sum(returns) / len(returns):g}; "
+              f"video: {video}")
+        return 0
+    if learner.timesteps_done >= args.num_timesteps:
+        learner.close()
+        cli.fail(PROG, f"the checkpoint is already at {learner.timesteps_done} timesteps; "
+                       "raise --num_timesteps to continue")
+    os.makedirs(log_path, exist_ok=True)
+    cli.write_json_atomic(os.path.join(log_path, "config.json"),
+                          dict(config, log_path=log_path, save_path=save_path,
+                               num_timesteps=args.num_timesteps, load_path=args.load_path))
+    logger = Logger(log_path, tensorboard=True)
+    print(f"logging to {log_path}; checkpoints in {save_path}")
+    status, last_saved = 0, None
+    with cli.StopOnSignal() as stop:
+        def callback(lcl):
+            nonlocal last_saved
+            done = lcl["i"] + 1
+            if done % args.save_interval == 0:
+                last_saved = ckpt.save(done)
+            return not stop.requested
+
+        try:
+            learn_cont(args.env, args.seed, num_timesteps=args.num_timesteps, logger=logger,
+                       monitor_dir=cli.monitor_dir_for(log_path, learner.iterations_done),
+                       learner=learner, callback=callback)
+            last_saved = ckpt.save(learner.iterations_done)
+            what = "interrupted" if stop.requested else "done"
+            print(f"{what} after iteration {learner.iterations_done} "
+                  f"({learner.timesteps_done} timesteps); checkpoint {last_saved}")
+        except FloatingPointError as exc:
+            sys.stderr.write(f"{PROG}: {exc}; stopped. Last good checkpoint: "
+                             f"{last_saved or 'none yet'}\n")
+            status = 1
+        except KeyboardInterrupt:
+            sys.stderr.write(f"{PROG}: aborted; last checkpoint: {last_saved or 'none yet'}\n")
+            status = 130
+        finally:
+            learner.close()
+            logger.close()
+    return status
+
+
+class _Recording:
+    """Passes a single env through, appending a rendered frame after every step."""
+
+    def __init__(self, env, frames, limit=5000):
+        self.env, self.frames, self.limit = env, frames, limit
+        self.action_space = env.action_space
+        self.spec = None
+
+    def reset(self, seed=None):
+        return self.env.reset(seed=seed)
+
+    def step(self, action):
+        out = self.env.step(action)
+        if len(self.frames) < self.limit:
+            self.frames.append(self.env.render())
+        return out
+
+
 class _SingleFromVector:
     """A one-env vector env seen as a single env (for ``cli.play``)."""
 
     def __init__(self, venv):
         self.venv = venv
+        self.action_space = venv.single_action_space
 
     def reset(self, seed=None):
         obs, info = self.venv.reset(seed=seed)
@@ -126,11 +235,11 @@ class _SingleFromVector:
     def step(self, action):
         from baselines_acktr.envs import episode_infos
 
-        obs, r, term, trunc, infos = self.venv.step(action[None])
+        obs, r, term, trunc, infos = self.venv.step(np.asarray(action)[None])
         eps = episode_infos(infos)
         info = {"episode": eps[0]} if eps else {}
-        # the vector env already reset itself (SAME_STEP): report the end once, not twice
-        return obs[0], float(r[0]), False, False, info
+        # SAME_STEP: at an end, obs already starts the next episode
+        return obs[0], float(r[0]), bool(term[0]), bool(trunc[0]), info
 
     def render(self):
         return self.venv.unwrapped.call("render")[0]

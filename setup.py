@@ -5,6 +5,8 @@ setup(
     version="0.1.0",
     description="OpenAI Baselines' ACKTR (K-FAC actor-critic), ported faithfully to TensorFlow 2",
     packages=find_packages(include=["baselines_acktr", "baselines_acktr.*"]),
+    package_data={"baselines_acktr": ["data/*.json"]},  # paper_numbers.json for compare.py
+    include_package_data=True,
     python_requires=">=3.10",
     install_requires=[
         "tensorflow>=2.16",
@@ -14,6 +16,7 @@ setup(
         "numpy",
         "gymnasium[mujoco]>=1.0",
         "ale-py>=0.9",
+        "matplotlib",  # learning-curve plots of baselines_acktr.compare
     ],
     extras_require={"test": ["pytest"]},
 )

@@ -19,6 +19,7 @@ Backends (``docs/performance.md`` has the timings):
 * ``'auto'`` (default): factors of dimension ≥ ``LARGE`` through numpy, all the
   others together in one ``tf.function`` call.
 """
+import os
 import queue
 import threading
 
@@ -77,9 +78,10 @@ class EigenThreadError(RuntimeError):
 class EigenWorker:
     """One daemon thread, one job at a time (capacity-one hand-over)."""
 
-    def __init__(self, backend="auto"):
+    def __init__(self, backend="auto", nice=0):
         if backend not in CHOICES:
             raise ValueError(f"unknown eigen backend {backend!r}; choose from {CHOICES}")
+        self._nice = int(nice)
         self._backend = backend
         self._tf_batch = _TfBatch() if backend != "numpy" else None
         self._jobs = queue.Queue(maxsize=1)
@@ -93,6 +95,14 @@ class EigenWorker:
         self._thread.start()
 
     def _run(self):
+        if self._nice:
+            # Linux: a thread's own nice value, so that the decompositions use the CPU
+            # time the training step leaves (as baselines' thread used a spare CPU next
+            # to a GPU) instead of slowing every step; elsewhere this is a no-op.
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self._nice)
+            except (AttributeError, OSError):
+                pass
         while not self._stop.is_set():
             job = self._jobs.get()
             if job is None:

@@ -444,7 +444,7 @@ class KfacOptimizer(tf.Module):
         return s0 >= self.cold_iter
 
     # --------------------------------------------------------- async eigen
-    def start_async(self, deterministic=False, wait_first_eigen=True, backend="auto"):
+    def start_async(self, deterministic=False, wait_first_eigen=True, backend="auto", nice=0):
         """Start the background eigen-decomposition thread (``is_async=True``).
 
         ``wait_first_eigen`` (default): the first step whose K-FAC update runs
@@ -452,13 +452,15 @@ class KfacOptimizer(tf.Module):
         ever follows the raw gradient and that step equals the synchronous
         path.  ``False`` restores baselines' timing-dependent start.
         ``deterministic``: every due step waits for its own decomposition
-        (equal to the synchronous path; for tests).
+        (equal to the synchronous path; for tests).  ``nice``: scheduling
+        priority of the thread on Linux (0 = same as training; 19 = only idle
+        CPU time: fewer, staler decompositions but cheaper steps).
         """
         from .eigen_worker import EigenWorker
 
         if self._worker is not None:
             raise RuntimeError("the eigen thread is already running")
-        self._worker = EigenWorker(backend=backend)
+        self._worker = EigenWorker(backend=backend, nice=nice)
         self._deterministic = bool(deterministic)
         self._wait_first_eigen = bool(wait_first_eigen)
         self._first_kfac_done = False

@@ -129,3 +129,28 @@ def test_bad_input(tmp_path, capsys, argv, message):
     err = [l for l in capsys.readouterr().err.splitlines() if l.startswith("run_mujoco.py")]
     assert len(err) == 1 and message in err[0]
     assert not (tmp_path / "run").exists()
+
+
+def test_paper_variant_run_resume_play_and_mismatch(tmp_path, hopper_run, capsys):
+    log = tmp_path / "paper"
+    assert run_mujoco.main(["--variant", "paper", "--num_timesteps", "5000",
+                            "--log_path", str(log)]) == 0
+    rows = list(csv.DictReader(open(log / "progress.csv")))
+    assert len(rows) == 2 and {"EVBefore", "EVAfter", "KL", "stepsize", "eprewmean"} <= set(rows[0])
+    assert int(rows[-1]["total_timesteps"]) > 5000  # whole paths, > 2500 per batch
+    assert (log / "checkpoints" / "latest").read_text().strip() == "checkpoint00002"
+    assert run_mujoco.main(["--variant", "paper", "--num_timesteps", "7600", "--log_path",
+                            str(log), "--load_path", str(log / "checkpoints")]) == 0
+    rows = list(csv.DictReader(open(log / "progress.csv")))
+    its = [int(r["iteration"]) for r in rows]
+    assert len(its) > 2 and its == list(range(len(its)))  # the count continues from 2
+    assert run_mujoco.main(["--variant", "paper", "--play", "--load_path",
+                            str(log / "checkpoints"), "--log_path", str(log)]) == 0
+    assert "episode 1: return" in capsys.readouterr().out
+    assert (log / "play.gif").read_bytes()[:3] == b"GIF"
+    # a master checkpoint is not a paper one
+    with pytest.raises(SystemExit) as exc:
+        run_mujoco.main(["--variant", "paper", "--load_path", str(hopper_run / "checkpoints"),
+                         "--log_path", str(tmp_path / "other")])
+    assert exc.value.code == 2 and "alg" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()

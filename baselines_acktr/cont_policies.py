@@ -1,0 +1,113 @@
+"""Gaussian MLP policy of the paper's continuous-control ACKTR.
+
+Ports ``acktr/policies.py`` ``GaussianMlpPolicy`` of baselines branch
+``old_acktr_cont``: input ``[obs, prev_obs]`` (``2·ob_dim``), two tanh layers
+of 64 units (normc 1.0), a linear mean (normc 0.1), biases 0, all added with
+``bias_add``; a state-independent ``logstd`` (zeros) with
+``std = exp(logstd)``; weight-decay entries ``w → 3e-4``, ``b → 0`` for the
+three dense layers (``wd_dict``, used only as K-FAC damping: the branch never
+adds the policy's weight-decay losses to its objective).
+
+The branch's tensors, as methods:
+
+* ``ac_dist = [mean, std]`` (``[B, 2·nact]``): :meth:`GaussianMlpPolicy.ac_dist`;
+* ``logprob_n`` of given actions: :meth:`GaussianMlpPolicy.logprob`;
+* ``surr = −mean(adv · logprob_n)``, ``surr_sampled = −mean(logprob_n)`` (the
+  sampled Fisher loss, at the actions the rollout took):
+  :meth:`GaussianMlpPolicy.losses`;
+* ``policy.act`` (one sampled action, its ``ac_dist`` and log-probability):
+  :meth:`GaussianMlpPolicy.act`;
+* ``policy.compute_kl`` (``mean KL(old ‖ new)`` with the branch's
+  ``kl_div``): :meth:`GaussianMlpPolicy.compute_kl`.
+"""
+import numpy as np
+import tensorflow as tf
+
+from .cont_layers import ExpLogStd, NormcDense
+
+HIDDEN = 64
+
+
+def kl_div(action_dist1, action_dist2, action_size):
+    """``KL(N(μ1, σ1) ‖ N(μ2, σ2))`` summed over action dimensions; ports the
+    branch's ``acktr/utils.kl_div`` (with its ``1e-8`` in the denominator)."""
+    mean1, std1 = action_dist1[:, :action_size], action_dist1[:, action_size:]
+    mean2, std2 = action_dist2[:, :action_size], action_dist2[:, action_size:]
+    numerator = tf.square(mean1 - mean2) + tf.square(std1) - tf.square(std2)
+    denominator = 2 * tf.square(std2) + 1e-8
+    return tf.reduce_sum(numerator / denominator + tf.math.log(std2) - tf.math.log(std1), axis=-1)
+
+
+class GaussianMlpPolicy(tf.Module):
+    """Ports the branch's ``GaussianMlpPolicy(ob_dim, ac_dim)`` (variables ``pi/...``).
+
+    ``rng``: a ``numpy.random.RandomState`` for the normc weights (drawn
+    h1, h2, mean); ``sample_rng``: the ``tf.random.Generator`` of ``act``.
+    ``wd_dict`` maps variable names to baselines' weight-decay coefficients;
+    ``kfac_layers`` are the layers K-FAC builds blocks for; ``params`` are the
+    trainable variables in baselines' creation order.
+    """
+
+    def __init__(self, ob_dim, ac_dim, rng, sample_rng, name="pi"):
+        super().__init__(name=name)
+        self.ob_dim, self.ac_dim = int(ob_dim), int(ac_dim)
+        self.wd_dict = {}
+        self.h1 = NormcDense(f"{name}/h1", 2 * self.ob_dim, HIDDEN, rng, 1.0, self.wd_dict)
+        self.h2 = NormcDense(f"{name}/h2", HIDDEN, HIDDEN, rng, 1.0, self.wd_dict)
+        self.mean = NormcDense(f"{name}/mean", HIDDEN, self.ac_dim, rng, 0.1, self.wd_dict)
+        self.logstd = ExpLogStd(f"{name}/logstd", self.ac_dim)
+        self.kfac_layers = [self.h1, self.h2, self.mean, self.logstd]
+        self.params = [v for layer in self.kfac_layers for v in layer.params]
+        self.sample_rng = sample_rng
+        ob_spec = tf.TensorSpec([None, 2 * self.ob_dim], tf.float32)
+        dist_spec = tf.TensorSpec([None, 2 * self.ac_dim], tf.float32)
+        self._act = tf.function(self._act_impl, input_signature=[ob_spec])
+        self._kl = tf.function(self._kl_impl, input_signature=[ob_spec, dist_spec])
+
+    def mean_std(self, ob_no, capture=None):
+        """``(mean_na, std_na)``, each ``[B, nact]``."""
+        h1 = tf.tanh(self.h1(ob_no, capture))
+        h2 = tf.tanh(self.h2(h1, capture))
+        mean_na = self.mean(h2, capture)
+        std_na = self.logstd(tf.shape(mean_na)[0], capture)
+        return mean_na, std_na
+
+    def ac_dist(self, ob_no, capture=None):
+        """``concat([mean, std], 1)``, the branch's ``ac_dist``."""
+        mean_na, std_na = self.mean_std(ob_no, capture)
+        return tf.concat([mean_na, std_na], 1)
+
+    def logprob(self, ac_dist, ac_na):
+        """Log-density of ``ac_na`` under ``ac_dist`` (the branch's ``logprob_n`` formula)."""
+        d = self.ac_dim
+        mean, std = ac_dist[:, :d], ac_dist[:, d:]
+        return (-tf.reduce_sum(tf.math.log(std), axis=1)
+                - 0.5 * np.float32(np.log(2.0 * np.pi)) * d
+                - 0.5 * tf.reduce_sum(tf.square(mean - ac_na) / tf.square(std), axis=1))
+
+    def losses(self, ob_no, ac_na, adv_n, capture=None):
+        """``(surr, surr_sampled)``: ``−mean(adv · logp(a))`` and the sampled
+        Fisher loss ``−mean(logp(a))`` at the actions taken."""
+        logprob_n = self.logprob(self.ac_dist(ob_no, capture), ac_na)
+        surr = -tf.reduce_mean(adv_n * logprob_n)
+        surr_sampled = -tf.reduce_mean(logprob_n)
+        return surr, surr_sampled
+
+    def _act_impl(self, ob_no):
+        ac_dist = self.ac_dist(ob_no)
+        d = self.ac_dim
+        sampled = self.sample_rng.normal(tf.shape(ac_dist[:, d:])) * ac_dist[:, d:] + ac_dist[:, :d]
+        return sampled, ac_dist, self.logprob(ac_dist, sampled)
+
+    def act(self, ob):
+        """One observation (``[2·ob_dim]``) → ``(ac, ac_dist, logp)`` as numpy; ports ``act``."""
+        ac, ac_dist, logp = self._act(tf.convert_to_tensor(np.asarray(ob, np.float32)[None]))
+        return ac.numpy()[0], ac_dist.numpy()[0], logp.numpy()[0]
+
+    def _kl_impl(self, ob_no, oldac_dist):
+        return tf.reduce_mean(kl_div(oldac_dist, self.ac_dist(ob_no), self.ac_dim))
+
+    def compute_kl(self, ob_no, oldac_dist):
+        """``mean KL(old ‖ current)`` over a batch; ports ``compute_kl``."""
+        return float(self._kl(tf.convert_to_tensor(np.asarray(ob_no, np.float32)),
+                              tf.convert_to_tensor(np.asarray(oldac_dist, np.float32))).numpy())

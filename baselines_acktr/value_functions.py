@@ -1,0 +1,185 @@
+"""Neural-network value function of the paper's continuous-control ACKTR.
+
+Ports ``acktr/value_functions.py`` ``NeuralNetValueFunction`` of baselines
+branch ``old_acktr_cont``:
+
+* features of a path (``_preproc``): ``[observation (= [obs, prev_obs]),
+  action_dist (= [mean, std]), t / 10, 1]``, ``2·ob_dim + 2·ac_dim + 2`` columns;
+* network: two ELU layers of 64 units and a linear output, all normc 1.0,
+  biases 0, added with ``bias_add``;
+* loss ``mean((v − y)²) + Σ 3e-4 · l2_loss(W)`` over the three weights;
+  sampled Fisher loss ``mean((v − stopgrad(v + n))²)``, ``n ~ N(0, 1)`` drawn
+  afresh for every update;
+* its own K-FAC: ``learning_rate=0.001, cold_lr=0.001·(1−0.9), momentum=0.9,
+  clip_kl=0.3, epsilon=0.1, stats_decay=0.95, async=1, kfac_update=2,
+  cold_iter=50, weight_decay_dict=wd_dict, max_grad_norm=None`` (so the first
+  50 updates are cold momentum SGD while the statistics accumulate);
+* ``fit``: 25 full-batch updates toward the Monte-Carlo returns, with the
+  explained variance before and after (baselines logs them as ``EVBefore``
+  and ``EVAfter``).
+"""
+import numpy as np
+import tensorflow as tf
+
+from .cont_layers import NormcDense
+from .kfac import KfacOptimizer
+from .layers import Capture
+from .utils import explained_variance
+
+HIDDEN = 64
+FIT_ITERS = 25  # baselines: for _ in range(25): self.do_update(X, y)
+
+# The branch's NeuralNetValueFunction K-FAC settings (kfac_options overrides them).
+VF_KFAC_OPTIONS = dict(learning_rate=0.001, cold_lr=0.001 * (1 - 0.9), momentum=0.9,
+                       clip_kl=0.3, epsilon=0.1, stats_decay=0.95, is_async=True,
+                       kfac_update=2, cold_iter=50, max_grad_norm=None)
+
+
+def _f32(x):
+    return x if isinstance(x, tf.Tensor) else tf.convert_to_tensor(np.asarray(x, np.float32))
+
+
+def pathlength(path):
+    return path["reward"].shape[0]
+
+
+class NeuralNetValueFunction(tf.Module):
+    """Ports the branch's ``NeuralNetValueFunction(ob_dim, ac_dim)`` (variables ``vf/...``).
+
+    ``rng``: ``numpy.random.RandomState`` for the normc weights (drawn h1, h2,
+    hfinal); ``noise_rng`` (default: a ``tf.random.Generator`` seeded with
+    ``seed``) draws the Fisher noise.  ``is_async``:
+    eigen-decompositions in a background thread (baselines ``async_=1``), started
+    at the first update; :meth:`close` stops it.  ``wait_first_eigen``,
+    ``eigen_backend``, ``eigen_nice`` (``nice``): see :meth:`KfacOptimizer.start_async`.
+    """
+
+    def __init__(self, ob_dim, ac_dim, rng, seed=0, is_async=True, wait_first_eigen=True,
+                 eigen_backend="auto", eigen_nice=0, kfac_options=None, noise_rng=None,
+                 name="vf"):
+        super().__init__(name=name)
+        self.ob_dim, self.ac_dim = int(ob_dim), int(ac_dim)
+        self.nin = 2 * self.ob_dim + 2 * self.ac_dim + 2
+        self.wd_dict = {}
+        self.h1 = NormcDense(f"{name}/h1", self.nin, HIDDEN, rng, 1.0, self.wd_dict)
+        self.h2 = NormcDense(f"{name}/h2", HIDDEN, HIDDEN, rng, 1.0, self.wd_dict)
+        self.hfinal = NormcDense(f"{name}/hfinal", HIDDEN, 1, rng, 1.0, self.wd_dict)
+        self.kfac_layers = [self.h1, self.h2, self.hfinal]
+        self.params = [v for layer in self.kfac_layers for v in layer.params]
+        self.noise_rng = noise_rng if noise_rng is not None else tf.random.Generator.from_seed(seed)
+        opts = dict(VF_KFAC_OPTIONS, is_async=is_async, weight_decay_dict=self.wd_dict)
+        opts.update(kfac_options or {})
+        self.optim = KfacOptimizer(**opts)
+        self._async_options = dict(wait_first_eigen=wait_first_eigen, backend=eigen_backend)
+        if eigen_nice:
+            self._async_options["nice"] = int(eigen_nice)
+
+        x_spec = tf.TensorSpec([None, self.nin], tf.float32)
+        y_spec = tf.TensorSpec([None], tf.float32)
+        self._predict = tf.function(self.forward, input_signature=[x_spec])
+        if self.optim.is_async:
+            grad_sig = [tf.TensorSpec(p.shape, tf.float32) for p in self.params]
+            self._stats_step = tf.function(self._stats_step_impl, input_signature=[x_spec, y_spec])
+            self._update_step = tf.function(
+                self._update_step_impl, input_signature=[grad_sig, tf.TensorSpec([], tf.bool)])
+        else:
+            self._train_step = tf.function(self._train_step_impl, input_signature=[x_spec, y_spec])
+
+        capture = Capture()
+        self.forward(tf.zeros([1, self.nin]), capture)
+        self.optim.build(self.params, self.kfac_layers, capture)
+
+    # ------------------------------------------------------------ network
+    def forward(self, X, capture=None):
+        """``vpred_n`` (``[B]``) of a feature batch."""
+        h1 = tf.nn.elu(self.h1(X, capture))
+        h2 = tf.nn.elu(self.h2(h1, capture))
+        return self.hfinal(h2, capture)[:, 0]
+
+    def weight_decay_loss(self):
+        """``tf.add_n`` of the ``vf_losses`` collection: ``Σ 3e-4 · l2_loss(W)``."""
+        return tf.add_n([layer.weight_decay_loss() for layer in self.kfac_layers])
+
+    def losses(self, X, vtarg_n, noise, capture=None):
+        """``(loss, loss_sampled, mse)`` of the branch (``mse`` without weight decay)."""
+        vpred_n = self.forward(X, capture)
+        mse = tf.reduce_mean(tf.square(vpred_n - vtarg_n))
+        loss = mse + self.weight_decay_loss()
+        sample_vpred_n = vpred_n + noise
+        loss_sampled = tf.reduce_mean(tf.square(vpred_n - tf.stop_gradient(sample_vpred_n)))
+        return loss, loss_sampled, mse
+
+    def _grads_and_stats(self, X, y):
+        capture = Capture()
+        noise = self.noise_rng.normal(tf.shape(y))
+        with tf.GradientTape(persistent=True) as tape:
+            loss, loss_sampled, mse = self.losses(X, y, noise, capture)
+        grads = tape.gradient(loss, self.params)
+        deltas = tape.gradient(loss_sampled, self.optim.factor_outputs(capture))
+        del tape
+        return loss, grads, self.optim.compute_stats(capture, deltas)
+
+    def _train_step_impl(self, X, y):
+        loss, grads, new_stats = self._grads_and_stats(X, y)
+        self.optim.apply_gradients(grads, new_stats)
+        return loss
+
+    def _stats_step_impl(self, X, y):
+        loss, grads, new_stats = self._grads_and_stats(X, y)
+        self.optim.update_stats(new_stats)
+        return loss, grads
+
+    def _update_step_impl(self, grads, eigen_ready):
+        self.optim.apply_updates(grads, None, eigen_ready)
+        return tf.constant(True)
+
+    def update(self, X, y):
+        """One K-FAC step on ``(X, y)`` (baselines ``do_update``); returns the loss
+        (with weight decay) before the step."""
+        X, y = _f32(X), _f32(y)
+        if not self.optim.is_async:
+            return float(self._train_step(X, y).numpy())
+        if self.optim._worker is None:
+            self.optim.start_async(**self._async_options)
+        loss, grads = self._stats_step(X, y)
+        ready = self.optim.async_exchange()
+        self._update_step(grads, tf.constant(ready))
+        return float(loss.numpy())
+
+    # ---------------------------------------------------------- the branch
+    def preproc(self, path):
+        """The branch's ``_preproc``: ``[observation, action_dist, t/10, 1]``."""
+        n = pathlength(path)
+        al = np.arange(n).reshape(-1, 1) / 10.0
+        act = path["action_dist"].astype("float32")
+        return np.concatenate([path["observation"], act, al, np.ones((n, 1))], axis=1)
+
+    def predict_features(self, X):
+        return self._predict(_f32(X)).numpy()
+
+    def predict(self, path):
+        """``vpred`` of every step of ``path``."""
+        return self.predict_features(self.preproc(path))
+
+    def predict_paths(self, paths):
+        """``predict`` of every path, in one batch (the same values, one call)."""
+        vpred = self.predict_features(np.concatenate([self.preproc(p) for p in paths]))
+        return np.split(vpred, np.cumsum([pathlength(p) for p in paths])[:-1])
+
+    def fit(self, paths, targvals):
+        """25 updates toward ``targvals`` (one array per path); returns
+        ``{'EVBefore', 'EVAfter', 'vf_loss'}`` (``vf_loss``: the loss before the
+        last update).  Baselines records the two EVs in ``fit``; here the caller does."""
+        X = np.concatenate([self.preproc(p) for p in paths])
+        y = np.concatenate(targvals)
+        ev_before = explained_variance(self.predict_features(X), y)
+        loss = np.nan
+        Xt, yt = _f32(X), _f32(y)
+        for _ in range(FIT_ITERS):
+            loss = self.update(Xt, yt)
+        ev_after = explained_variance(self.predict_features(X), y)
+        return {"EVBefore": float(ev_before), "EVAfter": float(ev_after), "vf_loss": loss}
+
+    def close(self):
+        """Stop the asynchronous eigen thread, if one runs (idempotent)."""
+        self.optim.stop_async()
