@@ -60,11 +60,14 @@ class KfacOptimizer(tf.Module):
     """Ports baselines ``KfacOptimizer`` with every constructor argument and default.
 
     ``learning_rate`` is the default rate; a step may pass its own (baselines fed
-    a placeholder).  ``is_async=True`` currently decomposes inline, at the same
-    point as the synchronous path.  ``use_float64`` is accepted and, as in
-    baselines (which casts float32 eigen results to float32), changes nothing.
+    a placeholder).  With ``is_async=True`` the eigen-decompositions run on a
+    background thread (:meth:`start_async`, :meth:`async_exchange`, between
+    :meth:`update_stats` and :meth:`apply_updates`); ``apply_gradients`` is the
+    synchronous step.  ``use_float64`` is accepted and, as in baselines (which
+    casts float32 eigen results to float32), changes nothing.
     ``weight_decay_dict`` maps a variable (or its name) to a coefficient added
-    to the damping of its block.
+    to the damping of its block.  ``channel_fac`` and ``async_stats`` raise
+    ``NotImplementedError`` (see docs/differences_from_baselines.md).
     """
 
     def __init__(self, learning_rate=0.01, momentum=0.9, clip_kl=0.01, kfac_update=2,

@@ -56,7 +56,7 @@ def timed(model, batch, lr):
     return time.perf_counter() - t0
 
 
-def run(name, rounds, warmup, block):
+def run(name, rounds, warmup, block, eigen_nice=0):
     cfg = SETUPS[name]
     rng = np.random.default_rng(0)
     kinds = {
@@ -64,7 +64,7 @@ def run(name, rounds, warmup, block):
         "acktr_sync": Model(cfg["policy"](), cfg["nenvs"], 10 ** 9, nsteps=cfg["nsteps"],
                             is_async=False),
         "acktr_async": Model(cfg["policy"](), cfg["nenvs"], 10 ** 9, nsteps=cfg["nsteps"],
-                             is_async=True),
+                             is_async=True, eigen_nice=eigen_nice),
     }
     nbatch = cfg["nenvs"] * cfg["nsteps"]
     batches = [random_batch(kinds["a2c"].policy, nbatch, rng) for _ in range(4)]
@@ -98,12 +98,15 @@ def main():
     ap.add_argument("--block", type=int, default=6)
     ap.add_argument("--warmup", type=int, default=12)
     ap.add_argument("--only", choices=sorted(SETUPS))
+    ap.add_argument("--eigen_nice", type=int, default=0,
+                    help="nice value of the async eigen thread (Linux; default 0)")
     args = ap.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"TensorFlow {tf.__version__}, numpy {np.__version__}")
+          f"TensorFlow {tf.__version__}, numpy {np.__version__}, eigen thread nice "
+          f"{args.eigen_nice}")
     ratios = {}
     for name in ([args.only] if args.only else ["atari", "mujoco"]):
-        med = run(name, args.rounds, args.warmup, args.block)
+        med = run(name, args.rounds, args.warmup, args.block, args.eigen_nice)
         ratios[name] = med["acktr_async"] / med["a2c"]
         print(f"{name:6s} ratios: acktr_sync/a2c {med['acktr_sync'] / med['a2c']:.2f}  "
               f"acktr_async/a2c {ratios[name]:.2f}")
