@@ -173,34 +173,24 @@ def run_paper(args, obs_shape, nact):
                                num_timesteps=args.num_timesteps, load_path=args.load_path))
     logger = Logger(log_path, tensorboard=True)
     print(f"logging to {log_path}; checkpoints in {save_path}")
-    status, last_saved = 0, None
-    with cli.StopOnSignal() as stop:
-        def callback(lcl):
-            nonlocal last_saved
-            done = lcl["i"] + 1
-            if done % args.save_interval == 0:
-                last_saved = ckpt.save(done)
-            return not stop.requested
+    guard = cli.RunGuard(PROG)
 
-        try:
-            learn_cont(args.env, args.seed, num_timesteps=args.num_timesteps, logger=logger,
-                       monitor_dir=cli.monitor_dir_for(log_path, learner.iterations_done),
-                       learner=learner, callback=callback)
-            last_saved = ckpt.save(learner.iterations_done)
-            what = "interrupted" if stop.requested else "done"
-            print(f"{what} after iteration {learner.iterations_done} "
-                  f"({learner.timesteps_done} timesteps); checkpoint {last_saved}")
-        except FloatingPointError as exc:
-            sys.stderr.write(f"{PROG}: {exc}; stopped. Last good checkpoint: "
-                             f"{last_saved or 'none yet'}\n")
-            status = 1
-        except KeyboardInterrupt:
-            sys.stderr.write(f"{PROG}: aborted; last checkpoint: {last_saved or 'none yet'}\n")
-            status = 130
-        finally:
-            learner.close()
-            logger.close()
-    return status
+    def callback(lcl):
+        done = lcl["i"] + 1
+        if done % args.save_interval == 0:
+            guard.last_saved = ckpt.save(done)
+        return not guard.stop.requested
+
+    def body():
+        learn_cont(args.env, args.seed, num_timesteps=args.num_timesteps, logger=logger,
+                   monitor_dir=cli.monitor_dir_for(log_path, learner.iterations_done),
+                   learner=learner, callback=callback)
+        guard.last_saved = ckpt.save(learner.iterations_done)
+        what = "interrupted" if guard.stop.requested else "done"
+        print(f"{what} after iteration {learner.iterations_done} "
+              f"({learner.timesteps_done} timesteps); checkpoint {guard.last_saved}")
+
+    return guard.run(body, learner.close, logger.close)
 
 
 class _Recording:

@@ -121,6 +121,37 @@ class StopOnSignal:
         return False
 
 
+class RunGuard:
+    """Runs a training body with the CLI's stop rules: Ctrl-C/SIGTERM set
+    ``stop.requested`` (the body stops after its current update and saves); a
+    ``FloatingPointError`` ends the run with status 1 naming ``last_saved``, the
+    last good checkpoint; a second Ctrl-C aborts with status 130.  The cleanups
+    always run."""
+
+    def __init__(self, prog):
+        self.prog = prog
+        self.last_saved = None
+        self.stop = None
+
+    def run(self, body, *cleanups):
+        status = 0
+        with StopOnSignal() as self.stop:
+            try:
+                body()
+            except FloatingPointError as exc:
+                sys.stderr.write(f"{self.prog}: {exc}; stopped. Last good checkpoint: "
+                                 f"{self.last_saved or 'none yet'}\n")
+                status = 1
+            except KeyboardInterrupt:
+                sys.stderr.write(f"{self.prog}: aborted; last checkpoint: "
+                                 f"{self.last_saved or 'none yet'}\n")
+                status = 130
+            finally:
+                for cleanup in cleanups:
+                    cleanup()
+        return status
+
+
 def train(prog, args, config, build, make_env):
     """Build, optionally resume, train with logs and checkpoints.
 
@@ -167,37 +198,26 @@ def train(prog, args, config, build, make_env):
     logger = Logger(log_path, tensorboard=True)
     progress = ProgressLine(model.nbatch)
     print(f"logging to {log_path}; checkpoints in {save_path}")
-    status, last_saved = 0, None
-    with StopOnSignal() as stop:
-        def on_update(update, m):
-            nonlocal last_saved
-            if update % args.save_interval == 0:
-                last_saved = ckpt.save(update)
-            return not stop.requested
+    guard = RunGuard(prog)
 
-        try:
-            runner = Runner(env, model, nsteps=model.nsteps, gamma=config.get("gamma", 0.99),
-                            seed=args.seed + model.updates_done)
-            last = train_loop(model, runner, args.num_timesteps, args.log_interval, logger,
-                              on_update, progress)
-            last_saved = ckpt.save(last)
-            if stop.requested:
-                print(f"interrupted at update {last}; checkpoint {last_saved}\n"
-                      f"resume with: --load_path {save_path}")
-            else:
-                print(f"done: {last} updates; checkpoint {last_saved}")
-        except FloatingPointError as exc:
-            sys.stderr.write(f"{prog}: {exc}; stopped. Last good checkpoint: "
-                             f"{last_saved or 'none yet'}\n")
-            status = 1
-        except KeyboardInterrupt:
-            sys.stderr.write(f"{prog}: aborted; last checkpoint: {last_saved or 'none yet'}\n")
-            status = 130
-        finally:
-            model.close()
-            logger.close()
-            env.close()
-    return status
+    def on_update(update, m):
+        if update % args.save_interval == 0:
+            guard.last_saved = ckpt.save(update)
+        return not guard.stop.requested
+
+    def body():
+        runner = Runner(env, model, nsteps=model.nsteps, gamma=config.get("gamma", 0.99),
+                        seed=args.seed + model.updates_done)
+        last = train_loop(model, runner, args.num_timesteps, args.log_interval, logger,
+                          on_update, progress)
+        guard.last_saved = ckpt.save(last)
+        if guard.stop.requested:
+            print(f"interrupted at update {last}; checkpoint {guard.last_saved}\n"
+                  f"resume with: --load_path {save_path}")
+        else:
+            print(f"done: {last} updates; checkpoint {guard.last_saved}")
+
+    return guard.run(body, model.close, logger.close, env.close)
 
 
 def play(prog, args, build, make_play_env, episodes):
