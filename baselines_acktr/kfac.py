@@ -65,8 +65,8 @@ class KfacOptimizer(tf.Module):
     :meth:`update_stats` and :meth:`apply_updates`); ``apply_gradients`` is the
     synchronous step.  ``use_float64`` is accepted and, as in baselines (which
     casts float32 eigen results to float32), changes nothing.
-    ``weight_decay_dict`` maps a variable (or its name) to a coefficient added
-    to the damping of its block.  ``channel_fac`` and ``async_stats`` raise
+    ``weight_decay_dict`` maps a variable name (or ``var.ref()``) to a
+    coefficient added to the damping of its block.  ``channel_fac`` and ``async_stats`` raise
     ``NotImplementedError`` (see docs/differences_from_baselines.md).
     """
 
@@ -188,8 +188,10 @@ class KfacOptimizer(tf.Module):
         return stat
 
     def _weight_decay(self, var):
+        name = var.name.split(":")[0]
         for key, coeff in self.weight_decay_dict.items():
-            if key is var or key == var.name.split(":")[0]:
+            if (isinstance(key, str) and key == name) or key is var or \
+                    (hasattr(key, "deref") and key.deref() is var):
                 return coeff
         return 0.0
 

@@ -155,3 +155,27 @@ def test_constructor_defaults_match_baselines():
         KfacOptimizer(async_stats=True)
     with pytest.raises(ValueError, match="kfac_update"):
         KfacOptimizer(kfac_update=0)
+
+
+def test_weight_decay_dict_adds_to_the_damping_of_its_block():
+    rng = np.random.default_rng(4)
+    policy = Policy([3], ("discrete", 4), network="mlp", hidden=(), seed=1)
+    model = Model(policy, nenvs=8, nsteps=1, total_timesteps=1000, is_async=False,
+                  kfac_options=dict(epsilon=0.01, clip_kl=1e30,
+                                    weight_decay_dict={policy.pi.w.ref(): 0.5, "vf/w": 0.25}))
+    _set_factors(model, rng)
+    grads = [tf.constant(rng.normal(size=v.shape), tf.float32) for v in model.params]
+    u = model.optim.precondition(grads, tf.constant(0.1))
+    for name, damping in (("pi/w", 0.51), ("vf/w", 0.26), ("pi/b", 0.01)):
+        var = named(model)[name]
+        i = index_of(model, var)
+        a_var, g_var = model.optim.factors_of(var)
+        G = g_var.numpy().astype(np.float64)
+        gam = grads[i].numpy().astype(np.float64)
+        if a_var is None:
+            want = np.linalg.solve(G + damping * np.eye(G.shape[0]), gam.reshape(-1))
+        else:
+            A = a_var.numpy().astype(np.float64)
+            want = np.linalg.solve(np.kron(A, G) + damping * np.eye(A.shape[0] * G.shape[0]),
+                                   gam.reshape(-1))
+        np.testing.assert_allclose(u[i].numpy(), want.reshape(gam.shape), rtol=2e-3, atol=1e-5)
