@@ -367,3 +367,23 @@ def test_a_run_without_finished_episodes_gets_no_verdict(tmp_path):
     assert "no run had a finished episode by 12,800 timesteps" in row["verdict_text"]
     assert "n/a (no finished episode yet)" in (out / "comparison.md").read_text()
     assert (out / "curve_PongNoFrameskip-v4.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_compare_on_the_committed_results(tmp_path):
+    """The real runs committed under docs/results/ go through the command, and the
+    table's numbers are those of their progress.csv files."""
+    results = Path(__file__).resolve().parents[1] / "docs" / "results"
+    runs = sorted(p.parent for p in results.glob("*/progress.csv"))
+    assert runs, "docs/results/ should hold at least one real run"
+    assert compare.main([str(r) for r in runs] + ["--out", str(tmp_path)]) == 0
+    table = list(csv.DictReader(open(tmp_path / "comparison.csv")))
+    for run in runs:
+        progress = list(csv.DictReader(open(run / "progress.csv")))
+        mine = [r for r in table if str(run) in r["run_dirs"]]
+        assert mine, f"{run} missing from the table"
+        finals = [int(r["final_timesteps_max"]) for r in mine]
+        assert max(finals) == int(progress[-1]["total_timesteps"])
+        if len(set(r["run_dirs"] for r in mine)) == 1 and mine[0]["n_runs"] == "1":
+            assert float(mine[0]["score_mean"]) == pytest.approx(float(progress[-1]["eprewmean"]),
+                                                                 abs=0.01)
+    assert list(tmp_path.glob("*.png"))
