@@ -56,6 +56,6 @@ class A2CModel(ActorCriticModel):
         return pg_loss, vf_loss, entropy
 
     def train_on_batch(self, obs, actions, advs, rewards, lr, noise=None):
-        batch = self.to_batch(obs, actions, advs, rewards, tf.zeros([self.nbatch]))[:4]
+        batch = self.to_batch(obs, actions, advs, rewards)
         out = self._train_step(*batch, tf.constant(lr, tf.float32))
         return tuple(float(x) for x in out)

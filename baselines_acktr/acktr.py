@@ -57,12 +57,12 @@ class ActorCriticModel(tf.Module):
         vec = tf.TensorSpec([self.nbatch], tf.float32)
         return [obs_spec, act_spec, vec, vec, vec]
 
-    def to_batch(self, obs, actions, advs, rewards, noise):
+    def to_batch(self, obs, actions, advs, rewards):
+        """``(obs, actions, advs, returns)`` as tensors of the signature's dtypes."""
         return (tf.convert_to_tensor(obs, self.policy.obs_dtype),
                 tf.convert_to_tensor(actions, self._act_dtype()),
                 tf.convert_to_tensor(advs, tf.float32),
-                tf.convert_to_tensor(rewards, tf.float32),
-                tf.convert_to_tensor(noise, tf.float32))
+                tf.convert_to_tensor(rewards, tf.float32))
 
     # ------------------------------------------------------------- losses
     def losses(self, obs, actions, advs, rewards, noise, capture=None):
@@ -215,7 +215,8 @@ class Model(ActorCriticModel):
         """One update with an explicit learning rate (and, for tests, Fisher noise)."""
         if noise is None:
             noise = self.rng.normal([self.nbatch])
-        batch = self.to_batch(obs, actions, advs, rewards, noise)
+        batch = self.to_batch(obs, actions, advs, rewards) + (
+            tf.convert_to_tensor(noise, tf.float32),)
         lr = tf.constant(lr, tf.float32)
         if not self.optim.is_async:
             out = self._train_step(*batch, lr)
