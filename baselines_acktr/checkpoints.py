@@ -5,7 +5,9 @@ A checkpoint is a directory ``<save_path>/checkpoint<update:05d>/`` holding a
 state — K-FAC statistics, eigens, momenta and counters, or RMSProp's mean
 squares —, the update count and scheduler position, the sampling RNG, plus
 whatever extra trackables a caller adds, e.g. observation-normalisation
-statistics) and ``config.json`` (the run's configuration).  It is written into a
+statistics: a trackable with ``before_save()`` / ``after_restore()`` methods has
+them called around every write / read, to move state it keeps outside its
+variables) and ``config.json`` (the run's configuration).  It is written into a
 temporary directory and renamed into place; ``<save_path>/latest`` (also
 replaced atomically) names the newest one.  No pickle anywhere.
 """
@@ -41,6 +43,9 @@ class Checkpointer:
         tmp = os.path.join(self.save_path, f".tmp-{name}-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         os.makedirs(tmp)
+        for obj in self.trackables.values():
+            if hasattr(obj, "before_save"):
+                obj.before_save()
         self._checkpoint().write(os.path.join(tmp, PREFIX))
         with open(os.path.join(tmp, "config.json"), "w") as fh:
             json.dump(dict(self.config, update=int(update)), fh, indent=1, sort_keys=True)
@@ -80,6 +85,9 @@ class Checkpointer:
         except (ValueError, AssertionError, tf.errors.OpError) as exc:
             first = (str(exc).strip().splitlines() or ["unreadable"])[0]
             raise CheckpointError(f"checkpoint {ckpt_dir} does not match this model: {first}") from exc
+        for obj in self.trackables.values():
+            if hasattr(obj, "after_restore"):
+                obj.after_restore()
         return saved
 
 

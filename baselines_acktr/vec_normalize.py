@@ -6,7 +6,7 @@ not clip (baselines clips observations and rewards to ±10) and they discount th
 running return as ``ret·γ·(1 − terminated) + r`` where baselines computes
 ``ret·γ + r``, updates the statistics, and only then zeroes ``ret`` for the envs
 that are done.  The statistics are ``tf.Variable`` s (float64) so that
-checkpoints carry them.
+checkpoints carry them (see ``RunningMeanStd``).
 """
 import gymnasium as gym
 import numpy as np
@@ -14,25 +14,46 @@ import tensorflow as tf
 
 
 class RunningMeanStd(tf.Module):
-    """Parallel (Chan et al.) running mean and variance; ``count`` starts at ``epsilon``."""
+    """Parallel (Chan et al.) running mean and variance; ``count`` starts at ``epsilon``.
+
+    ``mean``, ``var`` and ``count`` are numpy (float64), updated in numpy: this
+    runs once per environment step, where a dozen eager TensorFlow reads and
+    assigns cost more than the MuJoCo step itself.  The ``tf.Variable`` s that
+    checkpoints carry are written by :meth:`before_save` and read back by
+    :meth:`after_restore`, which :class:`~baselines_acktr.checkpoints.Checkpointer`
+    calls around every write and read.
+    """
 
     def __init__(self, shape=(), epsilon=1e-4, name="rms"):
         super().__init__(name=name)
-        self.mean = tf.Variable(np.zeros(shape, np.float64), trainable=False, name="mean")
-        self.var = tf.Variable(np.ones(shape, np.float64), trainable=False, name="var")
-        self.count = tf.Variable(float(epsilon), dtype=tf.float64, trainable=False, name="count")
+        self.mean = np.zeros(shape, np.float64)
+        self.var = np.ones(shape, np.float64)
+        self.count = float(epsilon)
+        self.saved_mean = tf.Variable(self.mean, trainable=False, name="mean")
+        self.saved_var = tf.Variable(self.var, trainable=False, name="var")
+        self.saved_count = tf.Variable(self.count, dtype=tf.float64, trainable=False,
+                                       name="count")
 
     def update(self, x):
         x = np.asarray(x, np.float64)
         batch_mean, batch_var, batch_count = x.mean(axis=0), x.var(axis=0), x.shape[0]
-        mean, var, count = self.mean.numpy(), self.var.numpy(), float(self.count.numpy())
-        delta = batch_mean - mean
-        tot = count + batch_count
-        new_mean = mean + delta * batch_count / tot
-        m2 = var * count + batch_var * batch_count + np.square(delta) * count * batch_count / tot
-        self.mean.assign(new_mean)
-        self.var.assign(m2 / tot)
-        self.count.assign(tot)
+        delta = batch_mean - self.mean
+        tot = self.count + batch_count
+        m2 = (self.var * self.count + batch_var * batch_count
+              + np.square(delta) * self.count * batch_count / tot)
+        self.mean = self.mean + delta * batch_count / tot
+        self.var = m2 / tot
+        self.count = tot
+
+    def before_save(self):
+        self.saved_mean.assign(self.mean)
+        self.saved_var.assign(self.var)
+        self.saved_count.assign(self.count)
+
+    def after_restore(self):
+        self.mean = self.saved_mean.numpy()
+        self.var = self.saved_var.numpy()
+        self.count = float(self.saved_count.numpy())
 
 
 class VecNormalize(gym.vector.VectorWrapper):
@@ -70,7 +91,7 @@ class VecNormalize(gym.vector.VectorWrapper):
             return obs
         if self.training:
             self.ob_rms.update(obs)
-        mean, var = self.ob_rms.mean.numpy(), self.ob_rms.var.numpy()
+        mean, var = self.ob_rms.mean, self.ob_rms.var
         out = np.clip((obs - mean) / np.sqrt(var + self.epsilon), -self.clipob, self.clipob)
         return out.astype(np.float32)
 
@@ -82,7 +103,7 @@ class VecNormalize(gym.vector.VectorWrapper):
         if self.ret_rms is not None:
             if self.training:
                 self.ret_rms.update(self.ret)
-            rews = np.clip(rews / np.sqrt(self.ret_rms.var.numpy() + self.epsilon),
+            rews = np.clip(rews / np.sqrt(self.ret_rms.var + self.epsilon),
                            -self.cliprew, self.cliprew)
         self.ret[news] = 0.0
         return obs, np.asarray(rews, np.float32), terminated, truncated, infos

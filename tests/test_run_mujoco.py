@@ -37,9 +37,9 @@ def test_running_mean_std_matches_numpy():
     for c in chunks:
         rms.update(c)
     allx = np.concatenate(chunks)
-    np.testing.assert_allclose(rms.mean.numpy(), allx.mean(0), rtol=1e-4)
-    np.testing.assert_allclose(rms.var.numpy(), allx.var(0), rtol=1e-4)
-    assert rms.count.numpy() == pytest.approx(len(allx) + 1e-4)
+    np.testing.assert_allclose(rms.mean, allx.mean(0), rtol=1e-4)
+    np.testing.assert_allclose(rms.var, allx.var(0), rtol=1e-4)
+    assert rms.count == pytest.approx(len(allx) + 1e-4)
 
 
 def test_vec_normalize_follows_baselines():
@@ -49,7 +49,7 @@ def test_vec_normalize_follows_baselines():
 
     def obfilt(o):
         ob_rms.update(o)
-        return np.clip((o - ob_rms.mean.numpy()) / np.sqrt(ob_rms.var.numpy() + 1e-8), -1.5, 1.5)
+        return np.clip((o - ob_rms.mean) / np.sqrt(ob_rms.var + 1e-8), -1.5, 1.5)
 
     obs, _ = env.reset(seed=0)
     np.testing.assert_allclose(obs, obfilt(np.zeros((1, 2))), rtol=1e-5)
@@ -63,7 +63,7 @@ def test_vec_normalize_follows_baselines():
         ret = ret * 0.9 + r
         want_obs = obfilt(o[None])
         ret_rms.update(ret)
-        want_rew = np.clip(r / np.sqrt(ret_rms.var.numpy() + 1e-8), -10, 10)
+        want_rew = np.clip(r / np.sqrt(ret_rms.var + 1e-8), -10, 10)
         if term:
             ret[:] = 0.0  # zeroed after the statistics saw it
         assert t2[0] == term
@@ -72,10 +72,10 @@ def test_vec_normalize_follows_baselines():
     assert np.abs(obs).max() <= 1.5
     frozen = VecNormalize(vector_env([RampEnv], "sync"), training=False,
                           ob_rms=env.ob_rms, ret_rms=env.ret_rms)
-    count = frozen.ob_rms.count.numpy()
+    count = frozen.ob_rms.count
     frozen.reset(seed=0)
     frozen.step(np.zeros((1, 1), np.float32))
-    assert frozen.ob_rms.count.numpy() == count
+    assert frozen.ob_rms.count == count
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_master_variant_resume_restores_normalisation(hopper_run):
     ob_rms = RunningMeanStd((11,), name="ob_rms")
     Checkpointer(None, {"ob_rms": ob_rms}, {}).restore(str(hopper_run / "checkpoints"))
     # 5000 observations seen (plus the first resets)
-    assert ob_rms.count.numpy() > 5000 and np.all(ob_rms.var.numpy() > 0)
+    assert ob_rms.count > 5000 and np.all(ob_rms.var > 0)
     assert run_mujoco.main(["--num_timesteps", "7500", "--log_path", str(hopper_run),
                             "--load_path", str(hopper_run / "checkpoints")]) == 0
     rows = list(csv.DictReader(open(hopper_run / "progress.csv")))
