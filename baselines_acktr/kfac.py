@@ -38,6 +38,75 @@ def _f32(x):
     return np.float32(x)
 
 
+def _with_homog(gram, colsum, count):
+    """``[P, 1]ᵀ[P, 1]`` from ``PᵀP``, the column sums of ``P`` and its row count."""
+    top = tf.concat([gram, colsum[:, None]], axis=1)
+    bottom = tf.concat([colsum, tf.reshape(count, [1])], axis=0)[None, :]
+    return tf.concat([top, bottom], axis=0)
+
+
+def _patch_gram_by_rows(x, kh, kw, s, homog):
+    """``PᵀP`` of the ``kh×kw``/stride-``s`` VALID patch matrix ``P`` of ``x`` (rows:
+    batch × output positions; columns in ``extract_patches`` order), without
+    building ``P``; returns ``(gram, oh, ow)``.  Exact up to float rounding.
+
+    With ``m = kh / s``, a patch is ``m`` "row cells" stacked (cell ``r`` = the
+    ``s×kw`` window of input rows ``[r·s, r·s + s)``), and output row ``o`` uses
+    cells ``o … o + m − 1``.  Block ``(q, q + Δ)`` of ``PᵀP`` is therefore the sum of
+    ``h(p) h(p + Δ)ᵀ`` over cell rows ``p ∈ [q, q + oh)``: one product over all
+    cell rows per ``Δ``, minus a few edge rows.  For the nature CNN's convs this
+    does about half the multiply-adds of ``PᵀP`` (c1: 9.4 against 16.8 GMAC for
+    640 frames) and extracts patches half the size.
+    """
+    n = tf.shape(x)[0]
+    m = kh // s
+    oh = (int(x.shape[1]) - kh) // s + 1
+    rows = oh + m - 1                      # cell rows used
+    h = tf.image.extract_patches(x[:, :rows * s], sizes=[1, s, kw, 1],
+                                 strides=[1, s, s, 1], rates=[1, 1, 1, 1], padding="VALID")
+    ow, d = int(h.shape[2]), int(h.shape[3])
+    flat = tf.reshape(h, [-1, d])          # (image, cell row, column) major
+    length = tf.shape(flat)[0]
+
+    def row(p, images=slice(None)):
+        return tf.reshape(h[images, p], [-1, d])
+
+    def pair_sum(a, b):
+        return tf.matmul(a, b, transpose_a=True)
+
+    blocks = {}
+    for delta in range(m):
+        # all pairs (i, i + delta·ow) of the flattened cells: within an image, plus
+        # pairs that wrap from image k's last rows into image k + 1's first rows
+        off = delta * ow
+        full = pair_sum(flat[:length - off], flat[off:])
+        for p in range(rows - delta, rows):
+            full -= pair_sum(row(p, slice(None, -1)), row(p + delta - rows, slice(1, None)))
+        edge = {p: pair_sum(row(p), row(p + delta))
+                for p in list(range(0, m - 1 - delta)) + list(range(oh, rows - delta))}
+        for q in range(m - delta):
+            blk = full
+            for p, e in edge.items():
+                if p < q or p >= q + oh:
+                    blk = blk - e
+            blocks[q, q + delta] = blk
+    gram = tf.concat([tf.concat([blocks[q, r] if q <= r else tf.transpose(blocks[r, q])
+                                 for r in range(m)], axis=1) for q in range(m)], axis=0)
+    if homog:
+        total = tf.reduce_sum(flat, axis=0)
+        row_sums = {p: tf.reduce_sum(row(p), axis=0)
+                    for p in list(range(0, m - 1)) + list(range(oh, rows))}
+        colsum = []
+        for q in range(m):
+            c = total
+            for p, v in row_sums.items():
+                if p < q or p >= q + oh:
+                    c = c - v
+            colsum.append(c)
+        gram = _with_homog(gram, tf.concat(colsum, axis=0), tf.cast(n * oh * ow, tf.float32))
+    return gram, oh, ow
+
+
 class _Stat:
     """One Kronecker factor: its running average and its eigen-decomposition."""
 
@@ -68,14 +137,21 @@ class KfacOptimizer(tf.Module):
     ``weight_decay_dict`` maps a variable name (or ``var.ref()``) to a
     coefficient added to the damping of its block.  ``channel_fac`` and ``async_stats`` raise
     ``NotImplementedError`` (see docs/differences_from_baselines.md).
+    ``conv_stats`` (not in baselines) picks how a conv layer's activation factor
+    is computed: ``'rows'`` (default; same sums without building overlapping
+    patches, see :func:`_patch_gram_by_rows`) or ``'patches'`` (baselines' way:
+    extract every patch, then ``PᵀP``).
     """
 
     def __init__(self, learning_rate=0.01, momentum=0.9, clip_kl=0.01, kfac_update=2,
                  stats_accum_iter=60, full_stats_init=False, cold_iter=100, cold_lr=None,
                  is_async=False, async_stats=False, epsilon=1e-2, stats_decay=0.95,
                  blockdiag_bias=False, channel_fac=False, factored_damping=False,
-                 approxT2=False, use_float64=False, weight_decay_dict=None, max_grad_norm=0.5):
+                 approxT2=False, use_float64=False, weight_decay_dict=None, max_grad_norm=0.5,
+                 conv_stats="rows"):
         super().__init__(name="kfac")
+        if conv_stats not in ("rows", "patches"):
+            raise ValueError(f"conv_stats must be 'rows' or 'patches', got {conv_stats!r}")
         if channel_fac:
             raise NotImplementedError(
                 "channel_fac (rank-1 SVD factorisation of 1x1-output convs) is not ported; "
@@ -111,6 +187,7 @@ class KfacOptimizer(tf.Module):
         self.use_float64 = bool(use_float64)
         self.weight_decay_dict = dict(weight_decay_dict or {})
         self.max_grad_norm = max_grad_norm
+        self.conv_stats = conv_stats
         # baselines: without full_stats_init the statistics accumulate over the cold phase
         self.stats_accum_iter = int(stats_accum_iter) if full_stats_init else self.cold_iter
         if self.stats_accum_iter < 1:
@@ -232,21 +309,35 @@ class KfacOptimizer(tf.Module):
         return tf.matmul(x, x, transpose_a=True) / tf.cast(tf.shape(x)[0], tf.float32)
 
     def _conv_act_cov(self, x, layer, homog):
+        """``E[p pᵀ]`` over the batch of ``p = patches / (oh·ow)`` (plus the homogeneous
+        coordinate ``1 / (oh·ow)``), as baselines' ``compute_stats`` for a conv weight.
+
+        Without approxT2, the patch products are summed first and scaled once;
+        when the kernel height is a multiple of the stride and padding is VALID
+        (the nature CNN), they come from :func:`_patch_gram_by_rows`, which
+        does not build overlapping patches."""
         kh, kw = layer.kernel
         s = layer.stride
         batch = tf.cast(tf.shape(x)[0], tf.float32)
-        patches = tf.image.extract_patches(x, sizes=[1, kh, kw, 1], strides=[1, s, s, 1],
-                                           rates=[1, 1, 1, 1], padding=layer.padding)
-        oh, ow = int(patches.shape[1]), int(patches.shape[2])
         if self.approxT2:
+            patches = tf.image.extract_patches(x, sizes=[1, kh, kw, 1], strides=[1, s, s, 1],
+                                               rates=[1, 1, 1, 1], padding=layer.padding)
             p = tf.reduce_mean(patches, axis=[1, 2])
-            ones = 1.0
+            if homog:
+                p = tf.concat([p, tf.ones([tf.shape(p)[0], 1], p.dtype)], axis=1)
+            return tf.matmul(p, p, transpose_a=True) / batch
+        if self.conv_stats == "rows" and layer.padding == "VALID" and kh % s == 0:
+            gram, oh, ow = _patch_gram_by_rows(x, kh, kw, s, homog)
         else:
-            p = tf.reshape(patches, [-1, int(patches.shape[-1])]) / oh / ow
-            ones = 1.0 / oh / ow
-        if homog:
-            p = tf.concat([p, tf.fill([tf.shape(p)[0], 1], _f32(ones))], axis=1)
-        return tf.matmul(p, p, transpose_a=True) / batch
+            patches = tf.image.extract_patches(x, sizes=[1, kh, kw, 1], strides=[1, s, s, 1],
+                                               rates=[1, 1, 1, 1], padding=layer.padding)
+            oh, ow = int(patches.shape[1]), int(patches.shape[2])
+            p = tf.reshape(patches, [-1, int(patches.shape[-1])])
+            gram = tf.matmul(p, p, transpose_a=True)
+            if homog:
+                gram = _with_homog(gram, tf.reduce_sum(p, axis=0),
+                                   tf.cast(tf.shape(p)[0], tf.float32))
+        return gram * (_f32(1.0 / (oh * ow) ** 2) / batch)
 
     def _grad_cov(self, delta):
         batch = tf.cast(tf.shape(delta)[0], tf.float32)

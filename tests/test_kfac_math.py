@@ -179,3 +179,43 @@ def test_weight_decay_dict_adds_to_the_damping_of_its_block():
             want = np.linalg.solve(np.kron(A, G) + damping * np.eye(A.shape[0] * G.shape[0]),
                                    gam.reshape(-1))
         np.testing.assert_allclose(u[i].numpy(), want.reshape(gam.shape), rtol=2e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape,kh,kw,stride", [
+    ((3, 84, 84, 4), 8, 8, 4),    # nature CNN c1
+    ((2, 20, 20, 32), 4, 4, 2),   # c2
+    ((2, 9, 9, 64), 3, 3, 1),     # c3
+    ((3, 23, 19, 3), 6, 3, 3),    # rows and columns left over
+    ((1, 11, 10, 2), 4, 2, 2),    # one image: no wrap-around pairs
+])
+@pytest.mark.parametrize("homog", [False, True])
+def test_conv_factor_by_rows_equals_patch_products(shape, kh, kw, stride, homog):
+    """conv_stats='rows' sums the same patch products as building every patch."""
+    from baselines_acktr.kfac import _patch_gram_by_rows
+
+    x = tf.constant(np.random.default_rng(1).normal(size=shape).astype(np.float32))
+    patches = tf.image.extract_patches(x, [1, kh, kw, 1], [1, stride, stride, 1],
+                                       [1, 1, 1, 1], "VALID")
+    p = patches.numpy().reshape(-1, patches.shape[-1]).astype(np.float64)
+    if homog:
+        p = np.concatenate([p, np.ones((len(p), 1))], axis=1)
+    gram, oh, ow = _patch_gram_by_rows(x, kh, kw, stride, homog)
+    assert (oh, ow) == tuple(patches.shape[1:3])
+    want = p.T @ p
+    np.testing.assert_allclose(gram.numpy(), want, rtol=0, atol=2e-6 * np.abs(want).max())
+
+
+def test_conv_stats_option_gives_the_same_factors():
+    obs = np.random.default_rng(2).integers(0, 256, (8, 84, 84, 4), dtype=np.uint8)
+    act = np.zeros(8, np.int32)
+    vec = np.ones(8, np.float32)
+    stats = {}
+    for mode in ("rows", "patches"):
+        model = Model(Policy((84, 84, 4), ("discrete", 6), network="cnn", seed=0), 8, 10 ** 6,
+                      nsteps=1, is_async=False, kfac_options=dict(conv_stats=mode))
+        model.train_on_batch(obs, act, vec, vec, 0.25, noise=np.zeros(8, np.float32))
+        stats[mode] = [s.numpy() for s in model.optim.stats]
+    for a, b in zip(stats["rows"], stats["patches"]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6 * np.abs(b).max())
+    with pytest.raises(ValueError, match="conv_stats"):
+        KfacOptimizer(conv_stats="fast")
