@@ -22,6 +22,7 @@ Backends (``docs/performance.md`` has the timings):
 import os
 import queue
 import threading
+import time
 
 import numpy as np
 
@@ -157,6 +158,16 @@ class EigenWorker:
                 self.check()
                 if timeout is not None:
                     raise TimeoutError("eigen-decomposition did not finish in time") from None
+
+    def wait_idle(self, timeout=None):
+        """Block until no decomposition is in progress; a finished result stays
+        queued for :meth:`poll` (benchmarks use this to time other work alone)."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.busy and self._results.empty():
+            self.check()
+            if end is not None and time.monotonic() > end:
+                raise TimeoutError("eigen-decomposition did not finish in time")
+            time.sleep(0.005)
 
     def run_now(self, matrices):
         """Discard any pending job, decompose ``matrices`` and wait for the result."""

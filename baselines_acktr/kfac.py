@@ -140,7 +140,10 @@ class KfacOptimizer(tf.Module):
     ``conv_stats`` (not in baselines) picks how a conv layer's activation factor
     is computed: ``'rows'`` (default; same sums without building overlapping
     patches, see :func:`_patch_gram_by_rows`) or ``'patches'`` (baselines' way:
-    extract every patch, then ``PᵀP``).
+    extract every patch, then ``PᵀP``).  ``stats_subsample=k`` (not in baselines;
+    default 1 = the whole batch, as baselines) is an opt-in speed option: the
+    factor statistics come from every ``k``-th sample of the batch only (the
+    gradient still uses all of it); see docs/performance.md.
     """
 
     def __init__(self, learning_rate=0.01, momentum=0.9, clip_kl=0.01, kfac_update=2,
@@ -148,8 +151,10 @@ class KfacOptimizer(tf.Module):
                  is_async=False, async_stats=False, epsilon=1e-2, stats_decay=0.95,
                  blockdiag_bias=False, channel_fac=False, factored_damping=False,
                  approxT2=False, use_float64=False, weight_decay_dict=None, max_grad_norm=0.5,
-                 conv_stats="rows"):
+                 conv_stats="rows", stats_subsample=1):
         super().__init__(name="kfac")
+        if int(stats_subsample) != stats_subsample or stats_subsample < 1:
+            raise ValueError(f"stats_subsample must be an integer >= 1, got {stats_subsample!r}")
         if conv_stats not in ("rows", "patches"):
             raise ValueError(f"conv_stats must be 'rows' or 'patches', got {conv_stats!r}")
         if channel_fac:
@@ -188,6 +193,7 @@ class KfacOptimizer(tf.Module):
         self.weight_decay_dict = dict(weight_decay_dict or {})
         self.max_grad_norm = max_grad_norm
         self.conv_stats = conv_stats
+        self.stats_subsample = int(stats_subsample)
         # baselines: without full_stats_init the statistics accumulate over the cold phase
         self.stats_accum_iter = int(stats_accum_iter) if full_stats_init else self.cold_iter
         if self.stats_accum_iter < 1:
@@ -291,15 +297,21 @@ class KfacOptimizer(tf.Module):
         Returns one ``[dim, dim]`` tensor per factor, in ``self.stats`` order.
         """
         deltas = iter(deltas)
+        k = self.stats_subsample
         out = []
         for s in self._stats:
             if s.kind == "G":
-                out.append(self._grad_cov(next(deltas)))
-            elif s.kind == "A_fc":
-                out.append(self._fc_act_cov(capture.records[s.layer.layer_name][0], s.homog))
+                delta = next(deltas)
+                # the Fisher loss is a mean over the whole batch: its size scales δ
+                batch = tf.cast(tf.shape(delta)[0], tf.float32)
+                out.append(self._grad_cov(delta[::k] if k > 1 else delta, batch))
+                continue
+            x = capture.records[s.layer.layer_name][0]
+            x = x[::k] if k > 1 else x
+            if s.kind == "A_fc":
+                out.append(self._fc_act_cov(x, s.homog))
             else:
-                out.append(self._conv_act_cov(capture.records[s.layer.layer_name][0], s.layer,
-                                              s.homog))
+                out.append(self._conv_act_cov(x, s.layer, s.homog))
         return out
 
     @staticmethod
@@ -339,8 +351,7 @@ class KfacOptimizer(tf.Module):
                                    tf.cast(tf.shape(p)[0], tf.float32))
         return gram * (_f32(1.0 / (oh * ow) ** 2) / batch)
 
-    def _grad_cov(self, delta):
-        batch = tf.cast(tf.shape(delta)[0], tf.float32)
+    def _grad_cov(self, delta, batch):
         if delta.shape.rank == 4:
             oh, ow, c = int(delta.shape[1]), int(delta.shape[2]), int(delta.shape[3])
             if self.approxT2:
@@ -569,6 +580,11 @@ class KfacOptimizer(tf.Module):
             worker.close()
 
     _worker = None
+
+    def wait_async_idle(self, timeout=None):
+        """Wait until the eigen thread (if any) has no decomposition in progress."""
+        if self._worker is not None:
+            self._worker.wait_idle(timeout)
 
     def async_exchange(self):
         """Between :meth:`update_stats` and :meth:`apply_updates` (training thread).

@@ -113,3 +113,23 @@ def test_safe_start_step_cold_iter_equals_synchronous_path(monkeypatch):
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-7)
     asyn.close()
     assert not eigen_threads()
+
+
+def test_wait_idle_leaves_the_result_for_poll(monkeypatch):
+    def slow(m):
+        time.sleep(0.3)
+        return np.linalg.eigh(m)
+
+    monkeypatch.setitem(eigen_worker.BACKENDS, "numpy", slow)
+    worker = eigen_worker.EigenWorker(backend="numpy")
+    try:
+        worker.submit([np.eye(3, dtype=np.float32)])
+        t0 = time.perf_counter()
+        worker.wait_idle()
+        assert time.perf_counter() - t0 > 0.2 and worker.busy
+        result = worker.poll()
+        assert result is not None and not worker.busy
+        np.testing.assert_allclose(result[0][0], np.ones(3))
+        worker.wait_idle()  # nothing pending: returns at once
+    finally:
+        worker.close()

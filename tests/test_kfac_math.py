@@ -219,3 +219,31 @@ def test_conv_stats_option_gives_the_same_factors():
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6 * np.abs(b).max())
     with pytest.raises(ValueError, match="conv_stats"):
         KfacOptimizer(conv_stats="fast")
+
+
+@pytest.mark.parametrize("network,obs_shape", [("cnn", (84, 84, 4)), ("mlp", (5,))])
+def test_stats_subsample_uses_every_kth_sample(network, obs_shape):
+    """On a batch where every sample appears k times in a row, the statistics of
+    every k-th sample are those of the whole batch (the scaling of δ by the full
+    batch size included); the parameters after the step agree too."""
+    k, unique = 4, 3
+    rng = np.random.default_rng(3)
+    if network == "cnn":
+        obs = rng.integers(0, 256, (unique, *obs_shape), dtype=np.uint8)
+    else:
+        obs = rng.normal(size=(unique, *obs_shape)).astype(np.float32)
+    rep = lambda a: np.repeat(a, k, axis=0)  # noqa: E731
+    batch = (rep(obs), rep(np.array([0, 1, 2], np.int32)), rep(rng.normal(size=unique).astype(np.float32)),
+             rep(rng.normal(size=unique).astype(np.float32)))
+    noise = rep(rng.normal(size=unique).astype(np.float32))
+    out = {}
+    for sub in (1, k):
+        model = Model(Policy(obs_shape, ("discrete", 3), network=network, seed=0), unique * k,
+                      10 ** 6, nsteps=1, is_async=False, kfac_options=dict(stats_subsample=sub))
+        model.train_on_batch(*batch, 0.25, noise=noise)
+        out[sub] = ([s.numpy() for s in model.optim.stats], [p.numpy() for p in model.params])
+    for a, b in zip(out[k][0] + out[k][1], out[1][0] + out[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * (np.abs(b).max() + 1e-12))
+    assert any(np.abs(s).max() > 0 for s in out[k][0])
+    with pytest.raises(ValueError, match="stats_subsample"):
+        KfacOptimizer(stats_subsample=0)
