@@ -14,6 +14,7 @@ setup(
         "tf-keras",  # tensorflow-probability imports it on TF >= 2.16
         "tensorboard",  # tf.summary needs it; TF 2.21 no longer pulls it in
         "numpy",
+        "threadpoolctl",  # benchmarks: BLAS thread counts of the eigen-decompositions
         "gymnasium[mujoco]>=1.0",
         "ale-py>=0.9",
         "matplotlib",  # learning-curve plots of baselines_acktr.compare
