@@ -255,6 +255,7 @@ class Run:
     env_from: str
     seed: object
     alg: object
+    variant: object
     timesteps: np.ndarray           # sorted by timesteps (for curves)
     eprewmean: np.ndarray
     final_timesteps: int            # total_timesteps of the last logged row
@@ -393,7 +394,7 @@ def load_run(run_dir, env_fallback=None):
         raise CompareError(f"cannot tell the env of {run_dir}: no 'env' in config.json, no env_id "
                            f"in a monitor header; pass --env ENV_ID")
     return Run(path=run_dir, env_id=env_id, env_from=env_from, seed=cfg.get("seed"),
-               alg=cfg.get("alg"), timesteps=timesteps[order], eprewmean=eprewmean[order],
+               alg=cfg.get("alg"), variant=cfg.get("variant"), timesteps=timesteps[order], eprewmean=eprewmean[order],
                final_timesteps=final[0], final_score=final[1],
                monitor_files=files,
                episode_returns=np.asarray([r for _, r in episodes]) if files else None)
@@ -505,6 +506,12 @@ def group_runs(runs, data):
         groups.setdefault(run.env_id, []).append(run)
     out = []
     for env_id, members in groups.items():
+        kinds = sorted({f"alg={r.alg} variant={r.variant}" for r in members})
+        if len(kinds) > 1:
+            raise CompareError(
+                f"the {env_id} runs were made with different algorithms or variants "
+                f"({'; '.join(kinds)}): they are not seeds of one experiment; "
+                f"compare them in separate invocations (--out DIR for each)")
         name, refs = references_for(env_id, data)
         if not refs:
             raise CompareError(

@@ -309,6 +309,16 @@ def test_unknown_env_and_missing_env_exit_2(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_runs_of_different_variants_are_not_pooled_as_seeds(tmp_path, capsys):
+    a = make_run(tmp_path, "a", "Hopper-v5", 0, curve(10_000, 100.0))
+    b = make_run(tmp_path, "b", "Hopper-v5", 1, curve(10_000, 200.0))
+    (b / "config.json").write_text(json.dumps({"env": "Hopper-v5", "seed": 1,
+                                               "alg": "acktr_cont", "variant": "paper"}))
+    err = one_line_error(capsys, [str(a), str(b), "--out", str(tmp_path / "o")])
+    assert "different algorithms or variants" in err and "variant=paper" in err
+    assert not (tmp_path / "o").exists()
+
+
 def test_command_line_error_has_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "baselines_acktr.compare",
                            str(tmp_path / "nope"), "--out", str(tmp_path / "o")],
@@ -375,8 +385,16 @@ def test_compare_on_the_committed_results(tmp_path):
     results = Path(__file__).resolve().parents[1] / "docs" / "results"
     runs = sorted(p.parent for p in results.glob("*/progress.csv"))
     assert runs, "docs/results/ should hold at least one real run"
-    assert compare.main([str(r) for r in runs] + ["--out", str(tmp_path)]) == 0
-    table = list(csv.DictReader(open(tmp_path / "comparison.csv")))
+    experiments = {}  # one compare invocation per (alg, variant), as the README's commands
+    for r in runs:
+        cfg = json.loads((r / "config.json").read_text())
+        experiments.setdefault((cfg.get("alg"), cfg.get("variant")), []).append(r)
+    table = []
+    for i, group in enumerate(experiments.values()):
+        out = tmp_path / str(i)
+        assert compare.main([str(r) for r in group] + ["--out", str(out)]) == 0
+        table += list(csv.DictReader(open(out / "comparison.csv")))
+        assert list(out.glob("*.png"))
     for run in runs:
         progress = list(csv.DictReader(open(run / "progress.csv")))
         mine = [r for r in table if str(run) in r["run_dirs"]]
@@ -386,4 +404,3 @@ def test_compare_on_the_committed_results(tmp_path):
         if len(set(r["run_dirs"] for r in mine)) == 1 and mine[0]["n_runs"] == "1":
             assert float(mine[0]["score_mean"]) == pytest.approx(float(progress[-1]["eprewmean"]),
                                                                  abs=0.01)
-    assert list(tmp_path.glob("*.png"))
