@@ -150,7 +150,7 @@ class Model(ActorCriticModel):
     With ``is_async=True`` (baselines' default) the eigen-decompositions run in
     a background thread (:mod:`~baselines_acktr.eigen_worker`), started at the
     first update; ``wait_first_eigen``, ``eigen_backend``, ``deterministic_async``
-    and ``eigen_nice`` are passed to :meth:`KfacOptimizer.start_async`.
+    ``eigen_nice`` and ``eigen_blas_threads`` are passed to :meth:`KfacOptimizer.start_async`.
     Call :meth:`close` (``learn()`` does) to stop the thread.
     """
 
@@ -158,7 +158,7 @@ class Model(ActorCriticModel):
                  vf_coef=0.5, vf_fisher_coef=1.0, lr=0.25, max_grad_norm=0.5, kfac_clip=0.001,
                  lrschedule="linear", is_async=True, kfac_options=None, seed=0,
                  wait_first_eigen=True, eigen_backend="auto", deterministic_async=False,
-                 eigen_nice=0):
+                 eigen_nice=0, eigen_blas_threads="auto"):
         super().__init__(policy, nenvs, nsteps, total_timesteps, ent_coef, vf_coef, lr,
                          lrschedule, seed, name="acktr_model")
         self.vf_fisher_coef = vf_fisher_coef
@@ -168,7 +168,8 @@ class Model(ActorCriticModel):
         self.optim = KfacOptimizer(**opts)
         scalar = tf.TensorSpec([], tf.float32)
         self._async_options = dict(wait_first_eigen=wait_first_eigen, backend=eigen_backend,
-                                   deterministic=deterministic_async, nice=eigen_nice)
+                                   deterministic=deterministic_async, nice=eigen_nice,
+                                   blas_threads=eigen_blas_threads)
         batch_sig = self.batch_signature()
         if self.optim.is_async:
             grad_sig = [tf.TensorSpec(p.shape, tf.float32) for p in policy.params]

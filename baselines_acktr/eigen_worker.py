@@ -18,6 +18,13 @@ Backends (``docs/performance.md`` has the timings):
   holds no GIL while it runs.
 * ``'auto'`` (default): factors of dimension ≥ ``LARGE`` through numpy, all the
   others together in one ``tf.function`` call.
+
+``blas_threads`` caps the BLAS threads of the numpy decompositions while they
+run (``threadpoolctl``; OpenBLAS's setting is process-wide, and TensorFlow does
+not use it).  ``'auto'`` (default) is half the CPUs, at least one: on this
+2-core machine one thread made the async ACKTR update 19% cheaper (fewer threads
+competing with TensorFlow's) with as many decompositions delivered
+(``docs/performance.md``).
 """
 import os
 import queue
@@ -46,6 +53,17 @@ class _TfBatch:
 
     def __call__(self, mats):
         return [(e.numpy(), q.numpy()) for e, q in self._fn(list(mats))]
+
+
+def resolve_blas_threads(blas_threads):
+    """``'auto'`` → half the CPUs (at least 1); None → leave BLAS alone; else an int ≥ 1."""
+    if blas_threads is None:
+        return None
+    if blas_threads == "auto":
+        return max(1, (os.cpu_count() or 2) // 2)
+    if isinstance(blas_threads, bool) or not isinstance(blas_threads, int) or blas_threads < 1:
+        raise ValueError(f"blas_threads must be 'auto', None or an int >= 1, got {blas_threads!r}")
+    return blas_threads
 
 
 def _decompose_all(mats, backend, tf_batch, stop):
@@ -79,10 +97,11 @@ class EigenThreadError(RuntimeError):
 class EigenWorker:
     """One daemon thread, one job at a time (capacity-one hand-over)."""
 
-    def __init__(self, backend="auto", nice=0):
+    def __init__(self, backend="auto", nice=0, blas_threads="auto"):
         if backend not in CHOICES:
             raise ValueError(f"unknown eigen backend {backend!r}; choose from {CHOICES}")
         self._nice = int(nice)
+        self.blas_threads = resolve_blas_threads(blas_threads)
         self._backend = backend
         self._tf_batch = _TfBatch() if backend != "numpy" else None
         self._jobs = queue.Queue(maxsize=1)
@@ -109,7 +128,13 @@ class EigenWorker:
             if job is None:
                 return
             try:
-                out = _decompose_all(job, self._backend, self._tf_batch, self._stop)
+                if self.blas_threads is None:
+                    out = _decompose_all(job, self._backend, self._tf_batch, self._stop)
+                else:
+                    from threadpoolctl import threadpool_limits
+
+                    with threadpool_limits(self.blas_threads, user_api="blas"):
+                        out = _decompose_all(job, self._backend, self._tf_batch, self._stop)
                 if out is None:
                     return
                 self._results.put(out)

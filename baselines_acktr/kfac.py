@@ -551,7 +551,8 @@ class KfacOptimizer(tf.Module):
         return s0 >= self.cold_iter
 
     # --------------------------------------------------------- async eigen
-    def start_async(self, deterministic=False, wait_first_eigen=True, backend="auto", nice=0):
+    def start_async(self, deterministic=False, wait_first_eigen=True, backend="auto", nice=0,
+                    blas_threads="auto"):
         """Start the background eigen-decomposition thread (``is_async=True``).
 
         ``wait_first_eigen`` (default): the first step whose K-FAC update runs
@@ -562,12 +563,14 @@ class KfacOptimizer(tf.Module):
         (equal to the synchronous path; for tests).  ``nice``: scheduling
         priority of the thread on Linux (0 = same as training; 19 = only idle
         CPU time: fewer, staler decompositions but cheaper steps).
+        ``blas_threads``: BLAS threads of the numpy decompositions
+        (``'auto'`` = half the CPUs; None = numpy's own setting).
         """
         from .eigen_worker import EigenWorker
 
         if self._worker is not None:
             raise RuntimeError("the eigen thread is already running")
-        self._worker = EigenWorker(backend=backend, nice=nice)
+        self._worker = EigenWorker(backend=backend, nice=nice, blas_threads=blas_threads)
         self._deterministic = bool(deterministic)
         self._wait_first_eigen = bool(wait_first_eigen)
         self._first_kfac_done = False

@@ -51,7 +51,7 @@ def main():
                   nsteps=20, is_async=False,
                   kfac_options=dict(conv_stats=args.conv_stats,
                                     stats_subsample=args.stats_subsample))
-    optim, policy = model.optim, model.policy
+    optim = model.optim
     rng = np.random.default_rng(0)
     obs = tf.constant(rng.integers(0, 256, (nbatch, 84, 84, 4), dtype=np.uint8))
     act = tf.constant(rng.integers(0, 6, nbatch).astype(np.int32))

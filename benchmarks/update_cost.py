@@ -59,7 +59,7 @@ def timed(model, batch, lr):
     return time.perf_counter() - t0
 
 
-def run(name, rounds, warmup, block, eigen_nice=0, stats_subsample=1):
+def run(name, rounds, warmup, block, eigen_nice=0, stats_subsample=1, blas_threads="auto"):
     cfg = SETUPS[name]
     rng = np.random.default_rng(0)
     kfac = dict(stats_subsample=stats_subsample)
@@ -68,7 +68,8 @@ def run(name, rounds, warmup, block, eigen_nice=0, stats_subsample=1):
         "acktr_sync": Model(cfg["policy"](), cfg["nenvs"], 10 ** 9, nsteps=cfg["nsteps"],
                             is_async=False, kfac_options=kfac),
         "acktr_async": Model(cfg["policy"](), cfg["nenvs"], 10 ** 9, nsteps=cfg["nsteps"],
-                             is_async=True, eigen_nice=eigen_nice, kfac_options=kfac),
+                             is_async=True, eigen_nice=eigen_nice, kfac_options=kfac,
+                             eigen_blas_threads=blas_threads),
     }
     nbatch = cfg["nenvs"] * cfg["nsteps"]
     batches = [random_batch(kinds["a2c"].policy, nbatch, rng) for _ in range(4)]
@@ -109,14 +110,21 @@ def main():
     ap.add_argument("--stats_subsample", type=int, default=1,
                     help="K-FAC statistics from every k-th sample (opt-in speed option; "
                          "default 1 = faithful)")
+    ap.add_argument("--eigen_blas_threads", default="auto",
+                    help="BLAS threads of the thread's numpy decompositions: auto (half the "
+                         "CPUs), none (numpy's own setting) or a number")
     args = ap.parse_args()
+    blas = {"auto": "auto", "none": None}.get(args.eigen_blas_threads)
+    if blas is None and args.eigen_blas_threads != "none":
+        blas = int(args.eigen_blas_threads)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"TensorFlow {tf.__version__}, numpy {np.__version__}, eigen thread nice "
-          f"{args.eigen_nice}, stats_subsample {args.stats_subsample}")
+          f"{args.eigen_nice}, its BLAS threads {args.eigen_blas_threads}, "
+          f"stats_subsample {args.stats_subsample}")
     ratios = {}
     for name in ([args.only] if args.only else ["atari", "mujoco"]):
         med = run(name, args.rounds, args.warmup, args.block, args.eigen_nice,
-                  args.stats_subsample)
+                  args.stats_subsample, blas)
         ratios[name] = med["acktr_async"] / med["a2c"]
         print(f"{name:6s} ratios: acktr_sync/a2c {med['acktr_sync'] / med['a2c']:.2f}  "
               f"acktr_async/a2c {ratios[name]:.2f}")

@@ -133,3 +133,31 @@ def test_wait_idle_leaves_the_result_for_poll(monkeypatch):
         worker.wait_idle()  # nothing pending: returns at once
     finally:
         worker.close()
+
+
+def test_blas_threads_are_capped_only_while_decomposing(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    seen = []
+
+    def recording(m):
+        seen.append(blas_threads())
+        return np.linalg.eigh(m)
+
+    monkeypatch.setitem(eigen_worker.BACKENDS, "numpy", recording)
+    before = blas_threads()
+    worker = eigen_worker.EigenWorker(backend="numpy", blas_threads=1)
+    try:
+        worker.run_now([np.eye(2, dtype=np.float32)])
+    finally:
+        worker.close()
+    assert seen and all(n == 1 for n in seen[0])
+    assert blas_threads() == before
+    assert eigen_worker.resolve_blas_threads("auto") >= 1
+    assert eigen_worker.resolve_blas_threads(None) is None
+    for bad in (0, -1, 1.5, "two", True):
+        with pytest.raises(ValueError, match="blas_threads"):
+            eigen_worker.resolve_blas_threads(bad)
