@@ -45,6 +45,11 @@ def _with_homog(gram, colsum, count):
     return tf.concat([top, bottom], axis=0)
 
 
+def _pair_sum(a, b):
+    """``aᵀb``."""
+    return tf.matmul(a, b, transpose_a=True)
+
+
 def _patch_gram_by_rows(x, kh, kw, s, homog):
     """``PᵀP`` of the ``kh×kw``/stride-``s`` VALID patch matrix ``P`` of ``x`` (rows:
     batch × output positions; columns in ``extract_patches`` order), without
@@ -71,18 +76,15 @@ def _patch_gram_by_rows(x, kh, kw, s, homog):
     def row(p, images=slice(None)):
         return tf.reshape(h[images, p], [-1, d])
 
-    def pair_sum(a, b):
-        return tf.matmul(a, b, transpose_a=True)
-
     blocks = {}
     for delta in range(m):
         # all pairs (i, i + delta·ow) of the flattened cells: within an image, plus
         # pairs that wrap from image k's last rows into image k + 1's first rows
         off = delta * ow
-        full = pair_sum(flat[:length - off], flat[off:])
+        full = _pair_sum(flat[:length - off], flat[off:])
         for p in range(rows - delta, rows):
-            full -= pair_sum(row(p, slice(None, -1)), row(p + delta - rows, slice(1, None)))
-        edge = {p: pair_sum(row(p), row(p + delta))
+            full -= _pair_sum(row(p, slice(None, -1)), row(p + delta - rows, slice(1, None)))
+        edge = {p: _pair_sum(row(p), row(p + delta))
                 for p in list(range(0, m - 1 - delta)) + list(range(oh, rows - delta))}
         for q in range(m - delta):
             blk = full
