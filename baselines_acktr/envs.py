@@ -140,6 +140,16 @@ class SeedOnFirstReset(gym.Wrapper):
         return self.env.reset(seed=seed, options=options)
 
 
+class ClipActions(gym.ActionWrapper):
+    """Ports baselines ``common/wrappers.ClipActionsWrapper``: NaNs to numbers, then the
+    action clipped to the Box bounds.  gymnasium's ``ClipAction`` clips but keeps NaNs.
+    The policy's own (unclipped) sample is what the learner stores, as in baselines."""
+
+    def action(self, action):
+        space = self.action_space
+        return np.clip(np.nan_to_num(action), space.low, space.high).astype(space.dtype)
+
+
 def check_vec_args(num_env, vec):
     if vec not in ("async", "sync"):
         raise ValueError(f"vec must be 'async' or 'sync', got {vec!r}")
@@ -172,7 +182,8 @@ def check_env_id(env_id):
 def make_vec_env(env_id, num_env, seed, start_index=0, monitor_dir=None, vec="sync",
                  context="spawn", env_kwargs=None):
     """Ports ``cmd_util.make_vec_env`` for non-Atari ids (classic control, MuJoCo):
-    ``Monitor(gym.make(env_id))`` per rank ``r``, monitor file
+    ``Monitor(gym.make(env_id))`` (then ``ClipActions`` for a Box action space) per
+    rank ``r``, monitor file
     ``monitor_dir/<r>.monitor.csv``, seeded ``seed + r`` on its first reset."""
     check_vec_args(num_env, vec)
     check_env_id(env_id)
@@ -184,6 +195,8 @@ def make_vec_env(env_id, num_env, seed, start_index=0, monitor_dir=None, vec="sy
             env = gym.make(env_id, **(env_kwargs or {}))
             filename = os.path.join(monitor_dir, str(rank)) if monitor_dir is not None else None
             env = Monitor(env, filename)
+            if isinstance(env.action_space, gym.spaces.Box):  # baselines' make_env
+                env = ClipActions(env)
             if seed is not None:
                 env = SeedOnFirstReset(env, seed + rank)
             return env

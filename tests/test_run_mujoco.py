@@ -78,6 +78,32 @@ def test_vec_normalize_follows_baselines():
     assert frozen.ob_rms.count == count
 
 
+def test_box_actions_are_clipped_as_baselines_make_env():
+    from baselines_acktr.envs import ClipActions, make_vec_env
+
+    seen = []
+
+    class Recording(RampEnv):
+        def step(self, action):
+            seen.append(np.array(action))
+            return super().step(action)
+
+    env = ClipActions(Recording())
+    env.reset()
+    for a in ([3.0], [-0.25], [np.nan], [-np.inf]):
+        env.step(np.array(a, np.float32))
+    np.testing.assert_array_equal(np.concatenate(seen), [1.0, -0.25, 0.0, -1.0])
+    vec = make_vec_env("Hopper-v5", 1, seed=0)
+    try:
+        layer, chain = vec.envs[0], []
+        while hasattr(layer, "env"):
+            chain.append(type(layer).__name__)
+            layer = layer.env
+        assert "ClipActions" in chain and chain.index("ClipActions") < chain.index("Monitor")
+    finally:
+        vec.close()
+
+
 @pytest.fixture(scope="module")
 def hopper_run(tmp_path_factory):
     log = tmp_path_factory.mktemp("hopper")
