@@ -22,8 +22,8 @@ Backends (``docs/performance.md`` has the timings):
 ``blas_threads`` caps the BLAS threads of the numpy decompositions while they
 run (``threadpoolctl``; OpenBLAS's setting is process-wide, and TensorFlow does
 not use it).  ``'auto'`` (default) is half the CPUs, at least one: on this
-2-core machine one thread made the async ACKTR update 19% cheaper (fewer threads
-competing with TensorFlow's) with as many decompositions delivered
+2-core machine one thread made the async ACKTR update ~20% cheaper (fewer threads
+competing with TensorFlow's) and delivered more decompositions, not fewer
 (``docs/performance.md``).
 """
 import os
@@ -66,8 +66,10 @@ def resolve_blas_threads(blas_threads):
     return blas_threads
 
 
-def _decompose_all(mats, backend, tf_batch, stop):
-    """Eigen-decompose ``mats``; returns None if ``stop`` was set meanwhile."""
+def _decompose_all(mats, backend, tf_batch, stop, blas_limit=None):
+    """Eigen-decompose ``mats``; returns None if ``stop`` was set meanwhile.
+    ``blas_limit``: a context manager factory that caps BLAS threads around the
+    numpy decompositions (None: no cap)."""
     if backend == "numpy":
         small, large = [], list(range(len(mats)))
     elif backend == "tf":
@@ -79,6 +81,13 @@ def _decompose_all(mats, backend, tf_batch, stop):
     if small:
         for i, r in zip(small, tf_batch([mats[i] for i in small])):
             out[i] = r
+    if large and blas_limit is not None:
+        with blas_limit():
+            return _decompose_large(mats, large, out, stop)
+    return _decompose_large(mats, large, out, stop)
+
+
+def _decompose_large(mats, large, out, stop):
     for i in large:
         if stop.is_set():
             return None
@@ -102,6 +111,13 @@ class EigenWorker:
             raise ValueError(f"unknown eigen backend {backend!r}; choose from {CHOICES}")
         self._nice = int(nice)
         self.blas_threads = resolve_blas_threads(blas_threads)
+        self._blas_limit = None
+        if self.blas_threads is not None:
+            from threadpoolctl import ThreadpoolController
+
+            controller = ThreadpoolController()  # finds the BLAS libraries once
+            self._blas_limit = lambda: controller.limit(limits=self.blas_threads,
+                                                        user_api="blas")
         self._backend = backend
         self._tf_batch = _TfBatch() if backend != "numpy" else None
         self._jobs = queue.Queue(maxsize=1)
@@ -128,13 +144,8 @@ class EigenWorker:
             if job is None:
                 return
             try:
-                if self.blas_threads is None:
-                    out = _decompose_all(job, self._backend, self._tf_batch, self._stop)
-                else:
-                    from threadpoolctl import threadpool_limits
-
-                    with threadpool_limits(self.blas_threads, user_api="blas"):
-                        out = _decompose_all(job, self._backend, self._tf_batch, self._stop)
+                out = _decompose_all(job, self._backend, self._tf_batch, self._stop,
+                                     self._blas_limit)
                 if out is None:
                     return
                 self._results.put(out)
