@@ -94,7 +94,7 @@ class Reference:
 
 
 def load_references():
-    """The packaged copy of the shared ``paper_numbers.json`` (never ``../shared``)."""
+    """The packaged copy of ``paper_numbers.json`` (nothing outside the package is read)."""
     text = resources.files("baselines_acktr").joinpath("data/paper_numbers.json").read_text()
     return json.loads(text)
 

@@ -6,7 +6,7 @@ eigen-decompositions of ``A`` and ``S``) and section 3.2 (the step size
 as ``u = min(1, sqrt(clip_kl / vFv)) · F̂⁻¹g`` with ``vFv = Σ (F̂⁻¹g)·g·lr²``
 and then takes a momentum step of rate ``lr·(1 − momentum)``.
 
-What a step does, in order (``../shared/parity/SEMANTICS.md`` and
+What a step does, in order (``tests/data/parity/SEMANTICS.md`` and
 ``docs/kfac_semantics.md``): counters read at the start of the step;
 ``global_step += 1``; factor statistics of this batch folded into the running
 averages (superbatch mean for the first ``stats_accum_iter`` steps, then an

@@ -2,7 +2,7 @@
 
 Usage: ``python -m baselines_acktr.parity FILE.npz [FILE.npz ...] [--tol TOL]``
 
-Each file (format: ``../shared/parity/SEMANTICS.md`` §1 and §11) describes a
+Each file (format: ``tests/data/parity/SEMANTICS.md`` §1 and §11) describes a
 network in its ``meta``, its initial parameters ``init/*`` and, per step, the
 inputs and what baselines produced: losses before the update, parameters (or
 their sum and norm) after it, factor statistics and counters.  The replay

@@ -11,7 +11,7 @@ from baselines_acktr.acktr import Model
 from baselines_acktr.eigen_worker import EigenThreadError
 from baselines_acktr.policies import Policy
 
-PARITY_DIR = Path(__file__).resolve().parents[2] / "shared" / "parity"
+PARITY_DIR = Path(__file__).resolve().parent / "data" / "parity"
 
 
 @pytest.fixture(autouse=True)

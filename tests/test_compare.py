@@ -13,9 +13,7 @@ import pytest
 from baselines_acktr import compare
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-REFERENCE_RUN = (Path(__file__).resolve().parents[2] / "shared" / "reference" / "runs"
-                 / "baselines_tf1_acktr_pong_seed2.csv")
-SHARED_JSON = Path(__file__).resolve().parents[2] / "shared" / "reference" / "paper_numbers.json"
+REFERENCE_RUN_DIR = Path(__file__).resolve().parents[1] / "docs" / "results" / "baselines_tf1_pong_seed2"
 PACKAGED_JSON = Path(compare.__file__).resolve().parent / "data" / "paper_numbers.json"
 
 
@@ -333,18 +331,11 @@ def test_packaged_json_keeps_sources_and_confidence():
     data = packaged()
     assert set(data["confidence_levels"]) == {"high", "medium", "low"}
     assert {"paper", "rldb", "vault_notes", "baselines_repo"} <= set(data["sources"])
-    if SHARED_JSON.exists():  # the shared original, when it is beside the repo
-        assert json.loads(SHARED_JSON.read_text()) == data
 
 
-@pytest.mark.skipif(not REFERENCE_RUN.exists(), reason="shared/reference/runs not present")
 def test_baselines_tf1_reference_run(tmp_path):
-    run = tmp_path / "baselines_tf1_seed2"
-    run.mkdir()
-    (run / "progress.csv").write_bytes(REFERENCE_RUN.read_bytes())
-    (run / "config.json").write_text(json.dumps({"env": "PongNoFrameskip-v4", "seed": 2,
-                                                 "alg": "acktr"}))
-    with open(REFERENCE_RUN, newline="") as fh:
+    run = REFERENCE_RUN_DIR  # committed: baselines' own TF1 log and a config.json
+    with open(run / "progress.csv", newline="") as fh:
         last = list(csv.DictReader(fh))[-1]
     out = tmp_path / "out"
     assert compare.main([str(run), "--out", str(out)]) == 0
