@@ -37,9 +37,9 @@ def parse(argv):
 
 def main(argv=None):
     args = parse(sys.argv[1:] if argv is None else argv)
-    from baselines_acktr import atari_wrappers
-    from baselines_acktr.acktr import build_model
-    from baselines_acktr.policies import Policy
+    from baselines_acktr.envs import atari_wrappers
+    from baselines_acktr.cli import build_model
+    from baselines_acktr.common.policies import Policy
 
     hyper = ALG_DEFAULTS[args.alg]
     num_env = args.num_env or hyper["num_env"]

@@ -70,10 +70,10 @@ def main(argv=None):
 def run_master(args, obs_shape, nact):
     import gymnasium as gym
 
-    from baselines_acktr.acktr import build_model
+    from baselines_acktr.cli import build_model
     from baselines_acktr.envs import Monitor, make_vec_env, vector_env
-    from baselines_acktr.policies import Policy
-    from baselines_acktr.vec_normalize import RunningMeanStd, VecNormalize
+    from baselines_acktr.common.policies import Policy
+    from baselines_acktr.envs.vec_normalize import RunningMeanStd, VecNormalize
 
     config = dict(env=args.env, alg="acktr", variant="master", network="mlp", seed=args.seed,
                   num_env=MASTER["num_env"], nsteps=MASTER["nsteps"], lr=MASTER["lr"], gamma=0.99)
@@ -125,9 +125,9 @@ def run_paper(args, obs_shape, nact):
     import gymnasium as gym
 
     from baselines_acktr.acktr_cont import ContLearner, learn_cont, rollout
-    from baselines_acktr.checkpoints import CheckpointError, Checkpointer
+    from baselines_acktr.common.checkpoints import CheckpointError, Checkpointer
     from baselines_acktr.envs import Monitor, vector_env
-    from baselines_acktr.logger import Logger
+    from baselines_acktr.common.logger import Logger
 
     config = dict(env=args.env, alg="acktr_cont", variant="paper", network="mlp",
                   seed=args.seed, timesteps_per_batch=2500, gamma=0.99, lam=0.97)

@@ -5,7 +5,7 @@ setup(
     version="0.1.0",
     description="OpenAI Baselines' ACKTR (K-FAC actor-critic), ported faithfully to TensorFlow 2",
     packages=find_packages(include=["baselines_acktr", "baselines_acktr.*"]),
-    package_data={"baselines_acktr": ["data/*.json"]},  # paper_numbers.json for compare.py
+    package_data={"baselines_acktr.compare": ["data/*.json"]},  # paper_numbers.json for compare
     include_package_data=True,
     python_requires=">=3.10",
     install_requires=[

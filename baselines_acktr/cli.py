@@ -12,46 +12,12 @@ status 2, before anything is written.  Ctrl-C stops at the end of the current
 update and saves a checkpoint (a second Ctrl-C aborts at once).  A non-finite
 loss stops the run (exit status 1) without saving over the last good checkpoint.
 """
-import argparse
 import json
 import os
 import signal
 import sys
 
-EXIT_USAGE = 2
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse whose errors are one line and exit 2."""
-
-    def error(self, message):
-        fail(self.prog, message)
-
-
-def fail(prog, message):
-    sys.stderr.write(f"{prog}: error: {message}\n")
-    sys.exit(EXIT_USAGE)
-
-
-def positive_int(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value != int(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return int(value)
-
-
-def non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
+from .common.cmd_util import EXIT_USAGE, Parser, fail, non_negative_int, positive_int  # noqa: F401
 
 def base_parser(prog, description, default_env, default_timesteps, save_interval=100,
                 log_interval=100):
@@ -75,6 +41,25 @@ def base_parser(prog, description, default_env, default_timesteps, save_interval
     p.add_argument("--play_episodes", type=positive_int, default=1)
     p.add_argument("--video", default=None, help="GIF path for --play (default <log_path>/play.gif)")
     return p
+
+
+def build_model(alg, policy, nenvs, total_timesteps, nsteps, ent_coef, vf_coef, lr, max_grad_norm,
+                lrschedule, seed, vf_fisher_coef=1.0, kfac_clip=0.001, is_async=True,
+                kfac_options=None):
+    """``Model`` (ACKTR) or ``A2CModel`` with the given hyperparameters."""
+    from .a2c.a2c import A2CModel
+    from .acktr.acktr import Model
+
+    if alg == "acktr":
+        return Model(policy, nenvs, total_timesteps, nsteps=nsteps, ent_coef=ent_coef,
+                     vf_coef=vf_coef, vf_fisher_coef=vf_fisher_coef, lr=lr,
+                     max_grad_norm=max_grad_norm, kfac_clip=kfac_clip, lrschedule=lrschedule,
+                     is_async=is_async, kfac_options=kfac_options, seed=seed)
+    if alg == "a2c":
+        return A2CModel(policy, nenvs, total_timesteps, nsteps=nsteps, ent_coef=ent_coef,
+                        vf_coef=vf_coef, max_grad_norm=max_grad_norm, lr=lr,
+                        lrschedule=lrschedule, seed=seed)
+    raise ValueError(f"alg must be 'acktr' or 'a2c', got {alg!r}")
 
 
 def default_log_path(args):
@@ -160,10 +145,10 @@ def train(prog, args, config, build, make_env):
     ``make_env(monitor_dir)`` returns the training vector env.  Returns the
     process exit status.
     """
-    from .acktr import train_loop
-    from .checkpoints import CheckpointError, Checkpointer
-    from .logger import Logger, ProgressLine
-    from .runner import Runner
+    from .common.checkpoints import CheckpointError, Checkpointer
+    from .common.logger import Logger, ProgressLine
+    from .common.runner import Runner
+    from .common.train_loop import train_loop
 
     model = build()
     trackables = dict(model.trackables(), **getattr(model, "extra_trackables", {}))
@@ -223,7 +208,7 @@ def train(prog, args, config, build, make_env):
 def play(prog, args, build, make_play_env, episodes):
     """Load ``--load_path`` into a fresh model, play ``episodes`` full episodes in
     ``make_play_env()`` (which renders RGB frames), write a GIF, print the returns."""
-    from .checkpoints import CheckpointError, Checkpointer
+    from .common.checkpoints import CheckpointError, Checkpointer
 
     if args.load_path is None:
         fail(prog, "--play needs --load_path (a checkpoint or a checkpoint directory)")

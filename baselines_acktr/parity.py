@@ -32,8 +32,8 @@ def build_model(meta, deterministic_async=False):
 
     ``deterministic_async=True`` runs the decompositions on the background
     thread, waiting for each one (must equal the synchronous path)."""
-    from .acktr import Model
-    from .policies import Policy
+    from .acktr.acktr import Model
+    from .common.policies import Policy
 
     kind = meta["kind"]
     action = ("box", meta["nact"]) if kind == "mlp" else ("discrete", meta["nact"])

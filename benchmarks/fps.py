@@ -30,9 +30,9 @@ def main():
     args = ap.parse_args()
 
     from baselines_acktr.acktr import Model
-    from baselines_acktr.atari_wrappers import make_atari_env
-    from baselines_acktr.policies import Policy
-    from baselines_acktr.runner import Runner
+    from baselines_acktr.envs.atari_wrappers import make_atari_env
+    from baselines_acktr.common.policies import Policy
+    from baselines_acktr.common.runner import Runner
 
     env = make_atari_env(args.env, args.num_env, seed=0)
     nbatch = args.num_env * args.nsteps

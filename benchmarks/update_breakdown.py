@@ -21,8 +21,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from baselines_acktr.acktr import Model  # noqa: E402
-from baselines_acktr.layers import Capture  # noqa: E402
-from baselines_acktr.policies import Policy  # noqa: E402
+from baselines_acktr.kfac.layers import Capture  # noqa: E402
+from baselines_acktr.common.policies import Policy  # noqa: E402
 
 
 def median_ms(fn, repeat):

@@ -29,7 +29,7 @@ import tensorflow as tf  # noqa: E402
 
 from baselines_acktr.a2c import A2CModel  # noqa: E402
 from baselines_acktr.acktr import Model  # noqa: E402
-from baselines_acktr.policies import Policy  # noqa: E402
+from baselines_acktr.common.policies import Policy  # noqa: E402
 
 SETUPS = {
     "atari": dict(policy=lambda: Policy((84, 84, 4), ("discrete", 6), network="cnn", seed=0),

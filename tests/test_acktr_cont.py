@@ -10,8 +10,8 @@ import tensorflow as tf
 
 from baselines_acktr.acktr_cont import (ContLearner, adjust_stepsize, discount, learn_cont,
                                         path_advantages, rollout, standardize)
-from baselines_acktr.filters import ZFilter
-from baselines_acktr.logger import Logger
+from baselines_acktr.common.filters import ZFilter
+from baselines_acktr.common.logger import Logger
 
 ENV = "InvertedPendulum-v5"  # ob_dim 4, ac_dim 1
 BRANCH_KEYS = ["EVBefore", "EVAfter", "EpRewMean", "EpRewSEM", "EpLenMean", "KL"]

@@ -6,10 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from baselines_acktr import eigen_worker, parity
+from baselines_acktr import parity
+from baselines_acktr.kfac import eigen_worker
 from baselines_acktr.acktr import Model
-from baselines_acktr.eigen_worker import EigenThreadError
-from baselines_acktr.policies import Policy
+from baselines_acktr.kfac.eigen_worker import EigenThreadError
+from baselines_acktr.common.policies import Policy
 
 PARITY_DIR = Path(__file__).resolve().parent / "data" / "parity"
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-from baselines_acktr.atari_wrappers import (
+from baselines_acktr.envs.atari_wrappers import (
     ClipRewardEnv,
     FrameStack,
     FireResetEnv,

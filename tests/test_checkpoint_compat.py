@@ -9,9 +9,9 @@ import tensorflow as tf
 from baselines_acktr.a2c import A2CModel
 from baselines_acktr.acktr import Model
 from baselines_acktr.acktr_cont import ContLearner
-from baselines_acktr.checkpoints import Checkpointer, resolve
-from baselines_acktr.policies import Policy
-from baselines_acktr.vec_normalize import RunningMeanStd
+from baselines_acktr.common.checkpoints import Checkpointer, resolve
+from baselines_acktr.common.policies import Policy
+from baselines_acktr.envs.vec_normalize import RunningMeanStd
 
 OLD = Path(__file__).resolve().parent / "data" / "checkpoints_v0_1"
 

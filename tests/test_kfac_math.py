@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from baselines_acktr.acktr import Model
 from baselines_acktr.kfac import KfacOptimizer
-from baselines_acktr.policies import Policy
+from baselines_acktr.common.policies import Policy
 
 
 def linear_model(nin=3, nact=4, nbatch=8, biasadd=False, **kfac_options):
@@ -191,7 +191,7 @@ def test_weight_decay_dict_adds_to_the_damping_of_its_block():
 @pytest.mark.parametrize("homog", [False, True])
 def test_conv_factor_by_rows_equals_patch_products(shape, kh, kw, stride, homog):
     """conv_stats='rows' sums the same patch products as building every patch."""
-    from baselines_acktr.kfac import _patch_gram_by_rows
+    from baselines_acktr.kfac.optimizer import _patch_gram_by_rows
 
     x = tf.constant(np.random.default_rng(1).normal(size=shape).astype(np.float32))
     patches = tf.image.extract_patches(x, [1, kh, kw, 1], [1, stride, stride, 1],

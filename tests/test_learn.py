@@ -9,11 +9,12 @@ import pytest
 import tensorflow as tf
 
 from baselines_acktr.a2c import A2CModel
+from baselines_acktr.a2c import learn as a2c_learn
 from baselines_acktr.acktr import Model, learn
 from baselines_acktr.envs import Monitor, make_vec_env, vector_env
-from baselines_acktr.logger import Logger
-from baselines_acktr.policies import Policy
-from baselines_acktr.runner import Runner
+from baselines_acktr.common.logger import Logger
+from baselines_acktr.common.policies import Policy
+from baselines_acktr.common.runner import Runner
 
 
 class CountdownEnv(gym.Env):
@@ -118,8 +119,8 @@ def test_learn_acktr_cartpole_reward_rises_and_threads_stop(tmp_path):
 
 def test_learn_rejects_bad_arguments():
     env = make_vec_env("CartPole-v1", 2, seed=0)
-    with pytest.raises(ValueError, match="alg"):
-        learn("mlp", env, seed=0, total_timesteps=100, alg="ppo")
+    with pytest.raises(ValueError, match="total_timesteps"):
+        a2c_learn("mlp", env, seed=0, total_timesteps=-5)
     with pytest.raises(ValueError, match="total_timesteps"):
         learn("mlp", env, seed=0, total_timesteps=0)
     with pytest.raises(ValueError, match="network"):

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from baselines_acktr import cli
-from baselines_acktr.acktr import Model, build_model
+from baselines_acktr.acktr import Model
+from baselines_acktr.cli import build_model
 from baselines_acktr.envs import make_vec_env
-from baselines_acktr.policies import Policy
+from baselines_acktr.common.policies import Policy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import run_atari  # noqa: E402

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from baselines_acktr.envs import vector_env
-from baselines_acktr.vec_normalize import RunningMeanStd, VecNormalize
+from baselines_acktr.envs.vec_normalize import RunningMeanStd, VecNormalize
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import run_mujoco  # noqa: E402
@@ -121,7 +121,7 @@ def test_master_variant_run_logs_and_checkpoints(hopper_run):
 
 
 def test_master_variant_resume_restores_normalisation(hopper_run):
-    from baselines_acktr.checkpoints import Checkpointer
+    from baselines_acktr.common.checkpoints import Checkpointer
 
     ob_rms = RunningMeanStd((11,), name="ob_rms")
     Checkpointer(None, {"ob_rms": ob_rms}, {}).restore(str(hopper_run / "checkpoints"))

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from baselines_acktr.utils import Scheduler, discount_with_dones, explained_variance, safemean
+from baselines_acktr.common.math_util import discount_with_dones, explained_variance, safemean
+from baselines_acktr.common.schedules import Scheduler
 
 
 def test_discount_with_dones_restarts_after_done():

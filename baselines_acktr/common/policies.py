@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from .distributions import CategoricalPd, DiagGaussianPd
-from .layers import Conv2D, Dense, LogStd
+from ..kfac.layers import Conv2D, Dense, LogStd
 
 NATURE_CONVS = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
 
@@ -132,3 +132,27 @@ class Policy(tf.Module):
         if self.logstd is None:
             return CategoricalPd(pi_out), v
         return DiagGaussianPd(pi_out, self.logstd(pi_out, capture)), v
+
+
+def build_policy(env, network, seed=0, **network_kwargs):
+    """Build a :class:`Policy` for a gymnasium vector env's spaces (ports ``build_policy``).
+
+    ``network_kwargs``: ``value_network`` ('shared'|'copy'), for mlp
+    ``num_layers``/``num_hidden`` (baselines' names, default 2×64), for cnn
+    ``convs``/``fc``; ``one_dim_bias`` is accepted and ignored (always on).
+    """
+    import gymnasium as gym
+
+    ob_space = env.single_observation_space
+    ac_space = env.single_action_space
+    if isinstance(ac_space, gym.spaces.Discrete):
+        action = ("discrete", int(ac_space.n))
+    elif isinstance(ac_space, gym.spaces.Box) and len(ac_space.shape) == 1:
+        action = ("box", int(ac_space.shape[0]))
+    else:
+        raise ValueError(f"unsupported action space {ac_space} (need Discrete or 1-D Box)")
+    kw = dict(network_kwargs)
+    kw.pop("one_dim_bias", None)
+    if network == "mlp":
+        kw["hidden"] = (int(kw.pop("num_hidden", 64)),) * int(kw.pop("num_layers", 2))
+    return Policy(ob_space.shape, action, network=network, seed=seed, **kw)

@@ -1,5 +1,4 @@
-"""Small helpers ported from baselines ``a2c/utils.py`` and ``common/math_util.py``."""
-import numpy as np
+"""Learning-rate schedules; ports baselines ``a2c/utils.py`` (``Scheduler`` and its schedule functions)."""
 
 
 def constant(p):
@@ -69,24 +68,3 @@ class Scheduler:
 
     def value_steps(self, steps):
         return self.v * self.schedule(steps / self.nvalues)
-
-
-def discount_with_dones(rewards, dones, gamma):
-    """Discounted returns that restart after each done; ports ``a2c.utils.discount_with_dones``."""
-    discounted = []
-    r = 0
-    for reward, done in zip(rewards[::-1], dones[::-1]):
-        r = reward + gamma * r * (1.0 - done)
-        discounted.append(r)
-    return discounted[::-1]
-
-
-def explained_variance(ypred, y):
-    """1 − Var[y − ypred] / Var[y] (nan when Var[y] = 0); ports ``common.math_util``."""
-    vary = np.var(y)
-    return np.nan if vary == 0 else 1 - np.var(y - ypred) / vary
-
-
-def safemean(xs):
-    """Mean, or nan for an empty list; ports ``ppo2.safemean``."""
-    return np.nan if len(xs) == 0 else float(np.mean(xs))

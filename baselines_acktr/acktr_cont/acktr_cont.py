@@ -37,12 +37,13 @@ import gymnasium as gym
 import numpy as np
 import tensorflow as tf
 
-from .cont_policies import GaussianMlpPolicy
-from .envs import Monitor, check_env_id
-from .filters import ZFilter
-from .kfac import KfacOptimizer
-from .layers import Capture
-from .utils import safemean
+from ..common.filters import ZFilter
+from ..common.math_util import safemean
+from ..envs.monitor import Monitor
+from ..envs.vec_env import check_env_id
+from ..kfac.layers import Capture
+from ..kfac.optimizer import KfacOptimizer
+from .policies import GaussianMlpPolicy
 from .value_functions import NeuralNetValueFunction, pathlength
 
 INITIAL_STEPSIZE = 0.03  # the branch's stepsize variable
@@ -364,7 +365,7 @@ def learn_cont(env_id, seed, num_timesteps=1_000_000, logger=None, monitor_dir=N
     iteration is logged).  The eigen threads are stopped and the env is closed
     on return and on any exception.
     """
-    from .logger import Logger
+    from ..common.logger import Logger
 
     if num_timesteps <= 0 or timesteps_per_batch <= 0:
         raise ValueError(f"num_timesteps and timesteps_per_batch must be > 0, got "

@@ -6,7 +6,9 @@ clipped to global norm ``max_grad_norm``.
 """
 import tensorflow as tf
 
-from .acktr import ActorCriticModel
+from ..common.actor_critic import ActorCriticModel
+from ..common.policies import build_policy
+from ..common.train_loop import check_total_timesteps, learn_model, seed_everything
 
 
 class RMSPropOptimizer(tf.Module):
@@ -37,9 +39,9 @@ class A2CModel(ActorCriticModel):
 
     def __init__(self, policy, nenvs, total_timesteps, nsteps=5, ent_coef=0.01, vf_coef=0.5,
                  max_grad_norm=0.5, lr=7e-4, alpha=0.99, epsilon=1e-5, lrschedule="linear",
-                 seed=0):
+                 seed=0, gamma=0.99):
         super().__init__(policy, nenvs, nsteps, total_timesteps, ent_coef, vf_coef, lr,
-                         lrschedule, seed, name="a2c_model")
+                         lrschedule, seed, name="a2c_model", gamma=gamma)
         self.max_grad_norm = max_grad_norm
         self.optim = RMSPropOptimizer(self.params, decay=alpha, epsilon=epsilon)
         self._train_step = tf.function(
@@ -59,3 +61,20 @@ class A2CModel(ActorCriticModel):
         batch = self.to_batch(obs, actions, advs, rewards)
         out = self._train_step(*batch, tf.constant(lr, tf.float32))
         return tuple(float(x) for x in out)
+
+
+def learn(network, env, seed=None, nsteps=5, total_timesteps=int(80e6), vf_coef=0.5,
+          ent_coef=0.01, max_grad_norm=0.5, lr=7e-4, lrschedule="linear", epsilon=1e-5,
+          alpha=0.99, gamma=0.99, log_interval=100, load_path=None, logger=None, save_path=None,
+          save_interval=None, callback=None, **network_kwargs):
+    """Train A2C; ports baselines ``a2c.learn`` (same signature, defaults and log keys).
+    ``env``, ``logger``, checkpoints and ``callback`` as :func:`baselines_acktr.acktr.learn`."""
+    check_total_timesteps(total_timesteps)
+    seed = 0 if seed is None else seed
+    seed_everything(seed)
+    policy = build_policy(env, network, seed=seed, **network_kwargs)
+    model = A2CModel(policy, env.num_envs, total_timesteps, nsteps=nsteps, ent_coef=ent_coef,
+                     vf_coef=vf_coef, max_grad_norm=max_grad_norm, lr=lr, alpha=alpha,
+                     epsilon=epsilon, lrschedule=lrschedule, seed=seed, gamma=gamma)
+    return learn_model(model, env, total_timesteps, seed, log_interval, logger, save_path,
+                       save_interval, load_path, callback, dict(alg="a2c", network=network))

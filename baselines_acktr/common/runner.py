@@ -6,8 +6,8 @@ observation returned on a done step is already the next episode's first).
 """
 import numpy as np
 
-from .envs import episode_infos
-from .utils import discount_with_dones
+from ..envs.vec_env import episode_infos
+from .math_util import discount_with_dones
 
 
 class Runner:

@@ -21,10 +21,10 @@ branch ``old_acktr_cont``:
 import numpy as np
 import tensorflow as tf
 
-from .cont_layers import NormcDense
-from .kfac import KfacOptimizer
-from .layers import Capture
-from .utils import explained_variance
+from ..common.math_util import explained_variance
+from ..kfac.layers import Capture
+from ..kfac.optimizer import KfacOptimizer
+from .layers import NormcDense
 
 HIDDEN = 64
 FIT_ITERS = 25  # baselines: for _ in range(25): self.do_update(X, y)

@@ -23,7 +23,7 @@ The branch's tensors, as methods:
 import numpy as np
 import tensorflow as tf
 
-from .cont_layers import ExpLogStd, NormcDense
+from .layers import ExpLogStd, NormcDense
 
 HIDDEN = 64
 

@@ -22,7 +22,7 @@ Blocks K-FAC builds from them, as baselines' op-name search did on that branch:
 import numpy as np
 import tensorflow as tf
 
-from .layers import Dense
+from ..kfac.layers import Dense
 
 WEIGHT_DECAY_FC = 3e-4  # baselines old_acktr_cont acktr/utils.dense: weight_decay_fc
 

@@ -1,0 +1,125 @@
+"""What ACKTR's and A2C's models share; ports the common part of baselines
+``acktr.Model`` and ``a2c.Model``: the policy, the losses, acting, the
+learning-rate ``Scheduler`` and what a checkpoint holds.
+"""
+import tensorflow as tf
+
+from .schedules import Scheduler
+
+
+class ActorCriticModel(tf.Module):
+    """What ACKTR's and A2C's models share (baselines ``acktr.Model`` / ``a2c.Model``):
+    the policy, the losses, acting, the learning-rate ``Scheduler`` and checkpoints.
+    Subclasses set ``self.optim`` and implement ``train_on_batch``."""
+
+    def __init__(self, policy, nenvs, nsteps, total_timesteps, ent_coef, vf_coef, lr, lrschedule,
+                 seed, name, gamma=0.99):
+        super().__init__(name=name)
+        if nenvs < 1 or nsteps < 1:
+            raise ValueError(f"nenvs and nsteps must be >= 1, got {nenvs} and {nsteps}")
+        self.policy = policy
+        self.nenvs, self.nsteps = int(nenvs), int(nsteps)
+        self.nbatch = self.nenvs * self.nsteps
+        self.gamma = gamma  # the Runner's discount (baselines passes it to learn())
+        self.ent_coef, self.vf_coef = ent_coef, vf_coef
+        self.vf_fisher_coef = 1.0
+        self.lr = Scheduler(v=lr, nvalues=total_timesteps, schedule=lrschedule)
+        self.rng = tf.random.Generator.from_seed(seed)
+        self.progress = tf.Variable([0, 0], dtype=tf.int64, trainable=False, name="progress")
+        self.params = policy.params
+        step_obs = tf.TensorSpec([None, *policy.obs_shape], policy.obs_dtype)
+        self._step = tf.function(self._step_impl, input_signature=[step_obs])
+        self._value = tf.function(lambda obs: self.policy(obs)[1], input_signature=[step_obs])
+
+    def batch_signature(self):
+        """TensorSpecs of (obs, actions, advs, returns, noise) for one training batch."""
+        p = self.policy
+        obs_spec = tf.TensorSpec([self.nbatch, *p.obs_shape], p.obs_dtype)
+        if p.action_kind == "discrete":
+            act_spec = tf.TensorSpec([self.nbatch], tf.int32)
+        else:
+            act_spec = tf.TensorSpec([self.nbatch, p.nact], tf.float32)
+        vec = tf.TensorSpec([self.nbatch], tf.float32)
+        return [obs_spec, act_spec, vec, vec, vec]
+
+    def to_batch(self, obs, actions, advs, rewards):
+        """``(obs, actions, advs, returns)`` as tensors of the signature's dtypes."""
+        return (tf.convert_to_tensor(obs, self.policy.obs_dtype),
+                tf.convert_to_tensor(actions, self._act_dtype()),
+                tf.convert_to_tensor(advs, tf.float32),
+                tf.convert_to_tensor(rewards, tf.float32))
+
+    # ------------------------------------------------------------- losses
+    def losses(self, obs, actions, advs, rewards, noise, capture=None):
+        """``(pg_loss, vf_loss, entropy, train_loss, joint_fisher_loss)`` of a batch."""
+        pd, v = self.policy(obs, capture)
+        neglogpac = pd.neglogp(actions)
+        entropy = tf.reduce_mean(pd.entropy())
+        pg_loss = tf.reduce_mean(advs * neglogpac) - self.ent_coef * entropy
+        nb = tf.cast(tf.shape(v)[0], tf.float32)
+        vf_loss = tf.reduce_sum(tf.square(v - rewards)) / nb
+        train_loss = pg_loss + self.vf_coef * vf_loss
+        if noise is None:  # A2C: no Fisher loss
+            return pg_loss, vf_loss, entropy, train_loss, None
+        pg_fisher_loss = -tf.reduce_mean(neglogpac)
+        sample_net = v + noise
+        vf_fisher_loss = -self.vf_fisher_coef * tf.reduce_mean(
+            tf.pow(v - tf.stop_gradient(sample_net), 2))
+        joint_fisher_loss = pg_fisher_loss + vf_fisher_loss
+        return pg_loss, vf_loss, entropy, train_loss, joint_fisher_loss
+
+    def train(self, obs, states, rewards, masks, actions, values):
+        """Ports ``Model.train``: advantages ``R − V``; the scheduler advances once per sample."""
+        advs = rewards - values
+        for _ in range(len(obs)):
+            cur_lr = self.lr.value()
+        return self.train_on_batch(obs, actions, advs, rewards, cur_lr)
+
+    def _act_dtype(self):
+        return tf.int32 if self.policy.action_kind == "discrete" else tf.float32
+
+    # -------------------------------------------------------------- acting
+    def _step_impl(self, obs):
+        pd, v = self.policy(obs)
+        a = pd.sample(self.rng)
+        return a, v, pd.neglogp(a)
+
+    def step(self, obs, S=None, M=None):
+        """``(actions, values, states, neglogp)`` as baselines' ``PolicyWithValue.step``."""
+        a, v, nlp = self._step(tf.convert_to_tensor(obs, self.policy.obs_dtype))
+        return a.numpy(), v.numpy(), None, nlp.numpy()
+
+    def value(self, obs, S=None, M=None):
+        return self._value(tf.convert_to_tensor(obs, self.policy.obs_dtype)).numpy()
+
+    initial_state = None
+
+    # --------------------------------------------------------- checkpoints
+    def trackables(self):
+        """What a checkpoint holds: parameters, optimizer state, RNG, progress."""
+        return dict(policy=self.policy, optim=self.optim, rng=self.rng, progress=self.progress)
+
+    @property
+    def updates_done(self):
+        return int(self.progress[0].numpy())
+
+    def mark_update(self, update):
+        """Record that ``update`` updates are done (and the scheduler position)."""
+        self.progress.assign([int(update), int(self.lr.n)])
+
+    def restore_progress(self):
+        """After loading a checkpoint: put the scheduler back where it was."""
+        self.lr.n = float(self.progress[1].numpy())
+
+    def save(self, path):
+        """Save parameters, optimizer state (K-FAC: statistics, eigens, momenta,
+        counters), the sampling RNG and progress to the checkpoint prefix ``path``.
+        ``checkpoints.Checkpointer`` adds atomic directories and configs on top."""
+        tf.train.Checkpoint(**self.trackables()).write(path)
+
+    def load(self, path):
+        tf.train.Checkpoint(**self.trackables()).read(path).assert_existing_objects_matched()
+        self.restore_progress()
+
+    def close(self):
+        """Release background resources (none here)."""

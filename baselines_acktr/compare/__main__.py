@@ -1,0 +1,6 @@
+"""``python -m baselines_acktr.compare``."""
+import sys
+
+from .command import main
+
+sys.exit(main())

@@ -1,0 +1,76 @@
+"""The learning-curve PNG of one env: the seeds, their mean and the references."""
+import re
+
+import numpy as np
+
+from .verdicts import fmt_num, fmt_steps
+
+GRID_POINTS = 200        # common timestep grid of the mean curve
+
+
+def curve_filename(env_id):
+    """The PNG's file name for ``env_id`` (unsafe characters become ``_``)."""
+    return "curve_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", env_id) + ".png"
+
+
+def mean_curve(runs, points=GRID_POINTS):
+    """``(grid, mean, lo, hi)`` of the runs' ``eprewmean`` interpolated on a common timestep
+    grid spanning the range every run covers with finite values; None if there is none."""
+    spans = []
+    for r in runs:
+        ok = np.isfinite(r.eprewmean)
+        if not ok.any():
+            return None
+        spans.append((r.timesteps[ok], r.eprewmean[ok]))
+    start = max(t[0] for t, _ in spans)
+    stop = min(t[-1] for t, _ in spans)
+    if stop < start:
+        return None
+    grid = np.linspace(start, stop, points) if stop > start else np.asarray([start])
+    ys = np.stack([np.interp(grid, t, y) for t, y in spans])
+    return grid, ys.mean(axis=0), ys.min(axis=0), ys.max(axis=0)
+
+
+def plot_env(res, path):
+    """Learning-curve PNG of one env (Agg backend: no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    try:
+        for r in res.runs:
+            ok = np.isfinite(r.eprewmean)
+            ax.plot(r.timesteps[ok], r.eprewmean[ok], color="tab:blue", alpha=0.35, lw=0.8)
+        curve = mean_curve(res.runs)
+        n = len(res.runs)
+        if curve is not None:
+            grid, mean, lo, hi = curve
+            ax.plot(grid, mean, color="tab:blue", lw=2,
+                    label=f"this project: mean of {n} seed{'s' if n > 1 else ''} (eprewmean)"
+                    + (" over their common range" if n > 1 else ""))
+            if n > 1:
+                ax.fill_between(grid, lo, hi, color="tab:blue", alpha=0.2, label="seeds min–max")
+        colors = ["tab:red", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink",
+                  "tab:olive", "tab:cyan", "tab:gray"]
+        lines = [ref for ref in res.refs if ref.kind in ("score", "level")]
+        for i, ref in enumerate(lines):
+            if ref.kind == "level":
+                style, at = "-.", "no budget"
+            else:
+                style = "--" if ref.ref_id.startswith("paper") else ":"
+                at = f"@{fmt_steps(ref.budget)}"
+            label = f"{ref.label} {at}: {fmt_num(ref.value)} [{ref.confidence}]"
+            ax.axhline(ref.value, color=colors[i % len(colors)], ls=style, lw=1.3, label=label)
+        t_lo, t_hi = res.steps
+        ax.set_xlabel("timesteps (this project's runs; reference lines are at their own budgets)")
+        ax.set_ylabel("episode reward (mean of last 100 episodes)")
+        ax.set_title(f"{res.env_id}: {n} run{'s' if n > 1 else ''} to {fmt_steps(t_hi)} "
+                     f"timesteps vs published values")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)

@@ -1,0 +1,3 @@
+from .optimizer import KfacOptimizer
+
+__all__ = ["KfacOptimizer"]
