@@ -88,18 +88,14 @@ def main():
     deltas = tape.gradient(out[4], optim.factor_outputs(capture))
     k = optim.stats_subsample
     delta_iter = iter(deltas)
-    for s in optim._stats:
-        if s.kind == "G":
+    for f in optim.factors:  # each factor's statistic alone, as compute_stats takes it
+        if f.kind == "G":
             d = next(delta_iter)
-            batch = float(d.shape[0])
-            fn = tf.function(lambda d=d, b=batch: optim._grad_cov(d[::k], b))
+            fn = tf.function(lambda f=f, d=d, b=float(d.shape[0]): f.statistic(d[::k], b))
         else:
-            x = capture.records[s.layer.layer_name][0]
-            if s.kind == "A_fc":
-                fn = tf.function(lambda x=x, s=s: optim._fc_act_cov(x[::k], s.homog))
-            else:
-                fn = tf.function(lambda x=x, s=s: optim._conv_act_cov(x[::k], s.layer, s.homog))
-        rows.append((f"factor {s.key} ({s.dim}×{s.dim})", median_ms(fn, args.repeat)))
+            x = capture[f.layer_name].inputs
+            fn = tf.function(lambda f=f, x=x: f.statistic(x[::k]))
+        rows.append((f"factor {f.key} ({f.dim}×{f.dim})", median_ms(fn, args.repeat)))
     new_stats = optim.compute_stats(capture, deltas)
     ema = tf.function(lambda: optim.apply_stats(new_stats, tf.constant(100)))
     rows.append(("running averages of all factors", median_ms(ema, args.repeat)))
@@ -123,11 +119,11 @@ def main():
 
     mats = [v.numpy() for v in optim.stats]
     tf_eigh = tf.function(tf.linalg.eigh)
-    for s, m in zip(optim._stats, mats):
+    for f, m in zip(optim.factors, mats):
         m = m + np.eye(len(m), dtype=np.float32)  # well conditioned
         if len(m) < 1024:
             continue
-        line = f"eigh {s.key} ({s.dim}×{s.dim}):"
+        line = f"eigh {f.key} ({f.dim}×{f.dim}):"
         for threads in (2, 1):
             with threadpool_limits(threads, user_api="blas"):
                 line += f"  numpy {threads} BLAS threads {median_ms(lambda: np.linalg.eigh(m), 3):.0f} ms"

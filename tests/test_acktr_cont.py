@@ -266,7 +266,7 @@ def test_non_finite_loss_raises_and_stops_threads(tmp_path):
     with pytest.raises(FloatingPointError, match="non-finite value-function loss"):
         learn_cont(ENV, seed=0, num_timesteps=1000, timesteps_per_batch=100, learner=learner,
                    logger=Logger(str(tmp_path), stream=None))
-    assert learner.vf.optim._worker is None and not eigen_threads()
+    assert not learner.vf.optim.async_running and not eigen_threads()
     assert not (tmp_path / "progress.csv").exists()  # nothing of that iteration was logged
 
 

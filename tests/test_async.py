@@ -60,7 +60,7 @@ def test_deterministic_async_equals_synchronous_path(name):
 def test_stress_hundreds_of_steps_then_clean_shutdown(backend):
     model = small_model(eigen_backend=backend)
     train(model, 300)
-    worker = model.optim._worker
+    worker = model.optim.eigen_worker
     assert worker.alive and worker.completed > 10
     assert int(model.optim.factor_step.numpy()) == worker.completed - worker.discarded
     assert all(np.all(np.isfinite(p.numpy())) for p in model.params)

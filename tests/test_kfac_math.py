@@ -191,7 +191,7 @@ def test_weight_decay_dict_adds_to_the_damping_of_its_block():
 @pytest.mark.parametrize("homog", [False, True])
 def test_conv_factor_by_rows_equals_patch_products(shape, kh, kw, stride, homog):
     """conv_stats='rows' sums the same patch products as building every patch."""
-    from baselines_acktr.kfac.optimizer import _patch_gram_by_rows
+    from baselines_acktr.kfac.patches import patch_gram_by_rows
 
     x = tf.constant(np.random.default_rng(1).normal(size=shape).astype(np.float32))
     patches = tf.image.extract_patches(x, [1, kh, kw, 1], [1, stride, stride, 1],
@@ -199,7 +199,7 @@ def test_conv_factor_by_rows_equals_patch_products(shape, kh, kw, stride, homog)
     p = patches.numpy().reshape(-1, patches.shape[-1]).astype(np.float64)
     if homog:
         p = np.concatenate([p, np.ones((len(p), 1))], axis=1)
-    gram, oh, ow = _patch_gram_by_rows(x, kh, kw, stride, homog)
+    gram, oh, ow = patch_gram_by_rows(x, kh, kw, stride, homog)
     assert (oh, ow) == tuple(patches.shape[1:3])
     want = p.T @ p
     np.testing.assert_allclose(gram.numpy(), want, rtol=0, atol=2e-6 * np.abs(want).max())

@@ -8,31 +8,29 @@ Gaussian "output" of the critic, i.e. the critic's Gauss-Newton matrix):
 ``pg_fisher_loss = −mean(neglogp(a))`` and
 ``vf_fisher_loss = −vf_fisher_coef·mean((v − stopgrad(v + n))²)``, ``n ~ N(0, 1)``.
 """
-import numpy as np
 import tensorflow as tf
 
 from ..common.actor_critic import ActorCriticModel
+from ..common.kfac_step import KfacTrainStep
 from ..common.policies import build_policy
 from ..common.train_loop import check_total_timesteps, learn_model, seed_everything
-from ..kfac.layers import Capture
 from ..kfac.optimizer import KfacOptimizer
 
 # Baselines' Model hard-codes these K-FAC settings (acktr.py); kfac_options overrides them.
-KFAC_DEFAULTS = dict(momentum=0.9, kfac_update=1, epsilon=0.01, stats_decay=0.99,
-                           cold_iter=10)
+KFAC_DEFAULTS = dict(momentum=0.9, kfac_update=1, epsilon=0.01, stats_decay=0.99, cold_iter=10)
 
 
 class Model(ActorCriticModel):
     """Ports baselines ``acktr.Model`` (same arguments and defaults).
 
-    ``policy`` is a :class:`~baselines_acktr.policies.Policy`.  ``kfac_options``
-    overrides the K-FAC constructor arguments that baselines fixes
-    (momentum 0.9, kfac_update 1, epsilon 0.01, stats_decay 0.99, cold_iter 10).
+    ``policy`` is a :class:`~baselines_acktr.common.policies.Policy`.  ``kfac_options``
+    overrides any :class:`~baselines_acktr.kfac.KfacConfig` field, among them those
+    baselines fixes (:data:`KFAC_DEFAULTS`).
 
-    With ``is_async=True`` (baselines' default) the eigen-decompositions run in
-    a background thread (:mod:`~baselines_acktr.eigen_worker`), started at the
-    first update; ``wait_first_eigen``, ``eigen_backend``, ``deterministic_async``
-    ``eigen_nice`` and ``eigen_blas_threads`` are passed to :meth:`KfacOptimizer.start_async`.
+    With ``is_async=True`` (baselines' default) the eigen-decompositions run in a
+    background thread, started at the first update; ``wait_first_eigen``,
+    ``eigen_backend``, ``deterministic_async``, ``eigen_nice`` and
+    ``eigen_blas_threads`` are the thread's options (:class:`~baselines_acktr.kfac.KfacConfig`).
     Call :meth:`close` (``learn()`` does) to stop the thread.
     """
 
@@ -44,55 +42,26 @@ class Model(ActorCriticModel):
         super().__init__(policy, nenvs, nsteps, total_timesteps, ent_coef, vf_coef, lr,
                          lrschedule, seed, name="acktr_model", gamma=gamma)
         self.vf_fisher_coef = vf_fisher_coef
-        opts = dict(KFAC_DEFAULTS, learning_rate=lr, clip_kl=kfac_clip,
-                    is_async=is_async, max_grad_norm=max_grad_norm)
+        opts = dict(KFAC_DEFAULTS, learning_rate=lr, clip_kl=kfac_clip, is_async=is_async,
+                    max_grad_norm=max_grad_norm, wait_first_eigen=wait_first_eigen,
+                    eigen_backend=eigen_backend, deterministic_async=deterministic_async,
+                    eigen_nice=eigen_nice, eigen_blas_threads=eigen_blas_threads)
         opts.update(kfac_options or {})
         self.optim = KfacOptimizer(**opts)
-        scalar = tf.TensorSpec([], tf.float32)
-        self._async_options = dict(wait_first_eigen=wait_first_eigen, backend=eigen_backend,
-                                   deterministic=deterministic_async, nice=eigen_nice,
-                                   blas_threads=eigen_blas_threads)
-        batch_sig = self.batch_signature()
-        if self.optim.is_async:
-            grad_sig = [tf.TensorSpec(p.shape, tf.float32) for p in policy.params]
-            self._stats_step = tf.function(self._stats_step_impl, input_signature=batch_sig)
-            self._update_step = tf.function(
-                self._update_step_impl,
-                input_signature=[grad_sig, scalar, tf.TensorSpec([], tf.bool)])
-        else:
-            self._train_step = tf.function(self._train_step_impl,
-                                           input_signature=batch_sig + [scalar])
+        self.train_step = KfacTrainStep(
+            self.optim, self.params, self._kfac_losses, self.batch_signature(),
+            probe=lambda capture: policy(tf.zeros([1, *policy.obs_shape], policy.obs_dtype),
+                                         capture))
 
-        # Build the optimizer's variables from one eager forward pass.
-        capture = Capture()
-        policy(tf.zeros([1, *policy.obs_shape], policy.obs_dtype), capture)
-        self.optim.build(self.params, policy.kfac_layers, capture)
+    def _kfac_losses(self, obs, actions, advs, rewards, noise, capture):
+        pg_loss, vf_loss, entropy, train_loss, joint_fisher_loss = self.losses(
+            obs, actions, advs, rewards, noise, capture)
+        return train_loss, joint_fisher_loss, (pg_loss, vf_loss, entropy)
 
     def gradients_and_stats(self, obs, actions, advs, rewards, noise):
-        """One forward pass: losses, ``g = ∇θ train_loss`` and this batch's K-FAC
-        factor statistics (from ``∇z joint_fisher_loss`` at every captured layer)."""
-        capture = Capture()
-        with tf.GradientTape(persistent=True) as tape:
-            pg_loss, vf_loss, entropy, train_loss, fisher = self.losses(
-                obs, actions, advs, rewards, noise, capture)
-        grads = tape.gradient(train_loss, self.params)
-        deltas = tape.gradient(fisher, self.optim.factor_outputs(capture))
-        del tape
-        return (pg_loss, vf_loss, entropy), grads, self.optim.compute_stats(capture, deltas)
-
-    def _train_step_impl(self, obs, actions, advs, rewards, noise, lr):
-        losses, grads, new_stats = self.gradients_and_stats(obs, actions, advs, rewards, noise)
-        self.optim.apply_gradients(grads, new_stats, lr)
-        return losses
-
-    def _stats_step_impl(self, obs, actions, advs, rewards, noise):
-        losses, grads, new_stats = self.gradients_and_stats(obs, actions, advs, rewards, noise)
-        self.optim.update_stats(new_stats)
-        return losses, grads
-
-    def _update_step_impl(self, grads, lr, eigen_ready):
-        self.optim.apply_updates(grads, lr, eigen_ready)
-        return tf.constant(True)
+        """One forward pass: ``(pg_loss, vf_loss, entropy)``, ``g = ∇θ train_loss`` and
+        this batch's K-FAC factor statistics (from ``∇z joint_fisher_loss``)."""
+        return self.train_step.gradients_and_stats(obs, actions, advs, rewards, noise)
 
     def train_on_batch(self, obs, actions, advs, rewards, lr, noise=None):
         """One update with an explicit learning rate (and, for tests, Fisher noise)."""
@@ -100,20 +69,12 @@ class Model(ActorCriticModel):
             noise = self.rng.normal([self.nbatch])
         batch = self.to_batch(obs, actions, advs, rewards) + (
             tf.convert_to_tensor(noise, tf.float32),)
-        lr = tf.constant(lr, tf.float32)
-        if not self.optim.is_async:
-            out = self._train_step(*batch, lr)
-        else:
-            if self.optim._worker is None:
-                self.optim.start_async(**self._async_options)
-            out, grads = self._stats_step(*batch)
-            ready = self.optim.async_exchange()
-            self._update_step(grads, lr, tf.constant(ready))
+        out = self.train_step(batch, tf.constant(lr, tf.float32))
         return tuple(float(x) for x in out)
 
     def close(self):
         """Stop the asynchronous eigen thread, if one runs (idempotent)."""
-        self.optim.stop_async()
+        self.train_step.close()
 
 
 def learn(network, env, seed, total_timesteps=int(40e6), gamma=0.99, log_interval=100, nprocs=32,

@@ -49,10 +49,8 @@ class NormcDense(Dense):
     """
 
     def __init__(self, name, nin, nout, rng, std=1.0, weight_decay_dict=None):
-        # Dense's own initialiser is replaced, so skip it and set up the layer here.
-        super(Dense, self).__init__(name, "bias_add")
-        self.w = tf.Variable(normc_init((nin, nout), std, rng), name=f"{name}/w")
-        self.b = tf.Variable(tf.zeros([nout]), name=f"{name}/b")
+        super().__init__(name, normc_init((nin, nout), std, rng), np.zeros([nout], np.float32),
+                         "bias_add")
         self.weight_decay = WEIGHT_DECAY_FC
         if weight_decay_dict is not None:
             weight_decay_dict[f"{name}/w"] = WEIGHT_DECAY_FC
@@ -73,8 +71,6 @@ class ExpLogStd(tf.Module):
     gets the statistic baselines computed (module docstring).
     """
 
-    kind = "logstd"
-
     def __init__(self, name, nact):
         super().__init__(name=name.replace("/", "_"))
         self.layer_name = name
@@ -87,5 +83,5 @@ class ExpLogStd(tf.Module):
     def __call__(self, batch_size, capture=None):
         std_1a = tf.exp(tf.expand_dims(self.w, 0))
         if capture is not None:
-            capture.records[self.layer_name] = (None, std_1a)
+            capture.register_logstd(self, std_1a)
         return tf.tile(std_1a, tf.stack([batch_size, 1]))

@@ -21,8 +21,8 @@ branch ``old_acktr_cont``:
 import numpy as np
 import tensorflow as tf
 
+from ..common.kfac_step import KfacTrainStep
 from ..common.math_util import explained_variance
-from ..kfac.layers import Capture
 from ..kfac.optimizer import KfacOptimizer
 from .layers import NormcDense
 
@@ -67,27 +67,19 @@ class NeuralNetValueFunction(tf.Module):
         self.kfac_layers = [self.h1, self.h2, self.hfinal]
         self.params = [v for layer in self.kfac_layers for v in layer.params]
         self.noise_rng = noise_rng if noise_rng is not None else tf.random.Generator.from_seed(seed)
-        opts = dict(VF_KFAC_OPTIONS, is_async=is_async, weight_decay_dict=self.wd_dict)
+        opts = dict(VF_KFAC_OPTIONS, is_async=is_async, weight_decay_dict=self.wd_dict,
+                    wait_first_eigen=wait_first_eigen, eigen_backend=eigen_backend,
+                    eigen_nice=int(eigen_nice))
         opts.update(kfac_options or {})
         self.optim = KfacOptimizer(**opts)
-        self._async_options = dict(wait_first_eigen=wait_first_eigen, backend=eigen_backend)
-        if eigen_nice:
-            self._async_options["nice"] = int(eigen_nice)
-
         x_spec = tf.TensorSpec([None, self.nin], tf.float32)
         y_spec = tf.TensorSpec([None], tf.float32)
         self._predict = tf.function(self.forward, input_signature=[x_spec])
-        if self.optim.is_async:
-            grad_sig = [tf.TensorSpec(p.shape, tf.float32) for p in self.params]
-            self._stats_step = tf.function(self._stats_step_impl, input_signature=[x_spec, y_spec])
-            self._update_step = tf.function(
-                self._update_step_impl, input_signature=[grad_sig, tf.TensorSpec([], tf.bool)])
-        else:
-            self._train_step = tf.function(self._train_step_impl, input_signature=[x_spec, y_spec])
-
-        capture = Capture()
-        self.forward(tf.zeros([1, self.nin]), capture)
-        self.optim.build(self.params, self.kfac_layers, capture)
+        self.train_step = KfacTrainStep(self.optim, self.params, self._kfac_losses,
+                                        [x_spec, y_spec],
+                                        probe=lambda capture: self.forward(tf.zeros([1, self.nin]),
+                                                                           capture))
+        self._lr = tf.constant(np.float32(self.optim.config.learning_rate))
 
     # ------------------------------------------------------------ network
     def forward(self, X, capture=None):
@@ -109,41 +101,16 @@ class NeuralNetValueFunction(tf.Module):
         loss_sampled = tf.reduce_mean(tf.square(vpred_n - tf.stop_gradient(sample_vpred_n)))
         return loss, loss_sampled, mse
 
-    def _grads_and_stats(self, X, y):
-        capture = Capture()
+    def _kfac_losses(self, X, y, capture):
+        """Fisher noise ``n ~ N(0, 1)`` drawn afresh in every update (inside the step)."""
         noise = self.noise_rng.normal(tf.shape(y))
-        with tf.GradientTape(persistent=True) as tape:
-            loss, loss_sampled, mse = self.losses(X, y, noise, capture)
-        grads = tape.gradient(loss, self.params)
-        deltas = tape.gradient(loss_sampled, self.optim.factor_outputs(capture))
-        del tape
-        return loss, grads, self.optim.compute_stats(capture, deltas)
-
-    def _train_step_impl(self, X, y):
-        loss, grads, new_stats = self._grads_and_stats(X, y)
-        self.optim.apply_gradients(grads, new_stats)
-        return loss
-
-    def _stats_step_impl(self, X, y):
-        loss, grads, new_stats = self._grads_and_stats(X, y)
-        self.optim.update_stats(new_stats)
-        return loss, grads
-
-    def _update_step_impl(self, grads, eigen_ready):
-        self.optim.apply_updates(grads, None, eigen_ready)
-        return tf.constant(True)
+        loss, loss_sampled, _ = self.losses(X, y, noise, capture)
+        return loss, loss_sampled, (loss,)
 
     def update(self, X, y):
         """One K-FAC step on ``(X, y)`` (baselines ``do_update``); returns the loss
         (with weight decay) before the step."""
-        X, y = _f32(X), _f32(y)
-        if not self.optim.is_async:
-            return float(self._train_step(X, y).numpy())
-        if self.optim._worker is None:
-            self.optim.start_async(**self._async_options)
-        loss, grads = self._stats_step(X, y)
-        ready = self.optim.async_exchange()
-        self._update_step(grads, tf.constant(ready))
+        (loss,) = self.train_step((_f32(X), _f32(y)), self._lr)
         return float(loss.numpy())
 
     # ---------------------------------------------------------- the branch
@@ -182,4 +149,4 @@ class NeuralNetValueFunction(tf.Module):
 
     def close(self):
         """Stop the asynchronous eigen thread, if one runs (idempotent)."""
-        self.optim.stop_async()
+        self.train_step.close()

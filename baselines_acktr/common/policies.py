@@ -16,6 +16,37 @@ from ..kfac.layers import Conv2D, Dense, LogStd
 NATURE_CONVS = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
 
 
+def ortho_init(shape, scale, rng):
+    """Orthogonal initialiser, as baselines' ``a2c.utils.ortho_init`` (lasagne's).
+
+    A 4-D (HWIO) kernel is treated as a [H·W·I, O] matrix.
+    """
+    shape = tuple(int(s) for s in shape)
+    if len(shape) == 2:
+        flat = shape
+    elif len(shape) == 4:
+        flat = (int(np.prod(shape[:-1])), shape[-1])
+    else:
+        raise NotImplementedError(f"ortho_init supports 2-D and 4-D shapes, got {shape}")
+    a = rng.normal(0.0, 1.0, flat)
+    u, _, v = np.linalg.svd(a, full_matrices=False)
+    q = u if u.shape == flat else v
+    return (scale * q.reshape(shape)).astype(np.float32)
+
+
+def fc_layer(name, nin, nout, rng, init_scale=1.0, init_bias=0.0, bias_mode="add"):
+    """A K-FAC dense layer as baselines' ``a2c.utils.fc`` builds it (orthogonal weights)."""
+    return Dense(name, ortho_init([nin, nout], init_scale, rng),
+                 np.full([nout], init_bias, np.float32), bias_mode)
+
+
+def conv_layer(name, nin, nf, rf, stride, rng, init_scale=1.0):
+    """A K-FAC conv layer as baselines' ``a2c.utils.conv`` with ``one_dim_bias`` (bias
+    added with ``+``, zeros)."""
+    return Conv2D(name, ortho_init([rf, rf, nin, nf], init_scale, rng), np.zeros([nf], np.float32),
+                  stride, bias_mode="add")
+
+
 class _ConvTrunk(tf.Module):
     """``nature_cnn``: x/255, VALID convs + relu, flatten (NHWC order), fc + relu."""
 
@@ -24,14 +55,14 @@ class _ConvTrunk(tf.Module):
         h, w, c = obs_shape
         self.layers = []
         for i, (nf, rf, stride) in enumerate(convs):
-            self.layers.append(Conv2D(f"{prefix}c{i + 1}", c, nf, rf, stride, rng,
-                                      init_scale=np.sqrt(2), bias_mode="add"))
+            self.layers.append(conv_layer(f"{prefix}c{i + 1}", c, nf, rf, stride, rng,
+                                          init_scale=np.sqrt(2)))
             h, w, c = (h - rf) // stride + 1, (w - rf) // stride + 1, nf
             if h < 1 or w < 1:
                 raise ValueError(f"observation {tuple(obs_shape)} too small for convs {convs}")
         self.flat = h * w * c
-        self.fc = Dense(f"{prefix}fc1", self.flat, fc, rng, init_scale=np.sqrt(2),
-                        bias_mode=bias_mode)
+        self.fc = fc_layer(f"{prefix}fc1", self.flat, fc, rng, init_scale=np.sqrt(2),
+                           bias_mode=bias_mode)
         self.layers.append(self.fc)
         self.nout = fc
 
@@ -53,8 +84,8 @@ class _MlpTrunk(tf.Module):
         super().__init__(name=(prefix or "mlp") + "trunk")
         self.layers = []
         for i, nh in enumerate(hidden):
-            self.layers.append(Dense(f"{prefix}fc{i}", nin, nh, rng, init_scale=np.sqrt(2),
-                                     bias_mode=bias_mode))
+            self.layers.append(fc_layer(f"{prefix}fc{i}", nin, nh, rng, init_scale=np.sqrt(2),
+                                        bias_mode=bias_mode))
             nin = nh
         self.nout = nin
         self.activation = activation
@@ -106,10 +137,11 @@ class Policy(tf.Module):
             raise ValueError(f"unknown network {network!r} (expected 'cnn' or 'mlp')")
 
         self.trunk = trunk("")
-        self.pi = Dense("pi", self.trunk.nout, self.nact, rng, init_scale=0.01, bias_mode=bias_mode)
+        self.pi = fc_layer("pi", self.trunk.nout, self.nact, rng, init_scale=0.01,
+                           bias_mode=bias_mode)
         self.vf_trunk = trunk("vf_") if value_network == "copy" else None
         vf_in = self.vf_trunk.nout if self.vf_trunk is not None else self.trunk.nout
-        self.vf = Dense("vf", vf_in, 1, rng, init_scale=1.0, bias_mode=bias_mode)
+        self.vf = fc_layer("vf", vf_in, 1, rng, init_scale=1.0, bias_mode=bias_mode)
         self.logstd = LogStd("pi/logstd", self.nact) if kind == "box" else None
 
         self.kfac_layers = list(self.trunk.layers) + [self.pi]

@@ -1,61 +1,100 @@
-"""Layers that record what K-FAC needs during the forward pass.
+"""Layers that register what K-FAC needs during a forward pass.
 
 Baselines' TF1 ``KfacOptimizer.getFactors`` found the Kronecker factors by
-searching the graph for ops named ``gradientsSampled/.../MatMul_grad``.  TF2 has
-no such graph, so here each layer says what it is: during a forward pass run
-with a :class:`Capture`, a layer stores its input activations ``x`` and its
-pre-activation output ``z`` (after the bias).  The gradient of the sampled
-Fisher loss with respect to ``z`` is the backprop factor ``δ`` of the paper
-(section 3.1: ``F ≈ A ⊗ S`` with ``A = E[a aᵀ]`` and ``S = E[δ δᵀ]``).
+searching the graph for ops named ``gradientsSampled/.../MatMul_grad``.  TF2
+has no such graph, so here each layer says what it is, as kfac-jax's layer
+tags and tensorflow/kfac's ``LayerCollection.register_*`` do: run with a
+:class:`Capture`, a layer registers a typed record of its input activations
+``a`` and its output ``z`` after the bias.  The gradient of the sampled Fisher
+loss with respect to ``z`` is the backpropagated factor ``δ`` (paper section
+2.2: ``F ≈ A ⊗ S`` with ``A = E[a aᵀ]``, ``S = E[δ δᵀ]``).
 
 ``bias_mode``:
   ``'add'``       the bias is added with a plain broadcast ``+``, as baselines'
                   ``fc``/``conv`` helpers do; it gets a gradient-only block that
-                  shares the weight's gradient factor.
+                  shares the weight's gradient factor;
   ``'bias_add'``  the bias is added with ``tf.nn.bias_add``; baselines then uses
-                  homogeneous coordinates (``[x, 1]``) unless ``blockdiag_bias``.
+                  homogeneous coordinates (``[a, 1]``) unless ``blockdiag_bias``.
+
+Initial values come from the caller (``common.policies.ortho_init``,
+``acktr_cont.layers.normc_init``): this package knows nothing of RL.
 """
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 import numpy as np
 import tensorflow as tf
 
+BIAS_MODES = ("add", "bias_add")
 
-def ortho_init(shape, scale, rng):
-    """Orthogonal initialiser, as baselines' ``a2c.utils.ortho_init`` (lasagne's).
 
-    A 4-D (HWIO) kernel is treated as a [H·W·I, O] matrix.
-    """
-    shape = tuple(int(s) for s in shape)
-    if len(shape) == 2:
-        flat = shape
-    elif len(shape) == 4:
-        flat = (int(np.prod(shape[:-1])), shape[-1])
-    else:
-        raise NotImplementedError(f"ortho_init supports 2-D and 4-D shapes, got {shape}")
-    a = rng.normal(0.0, 1.0, flat)
-    u, _, v = np.linalg.svd(a, full_matrices=False)
-    q = u if u.shape == flat else v
-    return (scale * q.reshape(shape)).astype(np.float32)
+# --------------------------------------------------------------------------- records
+@dataclass(frozen=True)
+class DenseRecord:
+    """``z = a·W (+ b)``: ``inputs`` is ``a`` ``[B, nin]``, ``outputs`` is ``z``."""
+    layer: Dense
+    inputs: tf.Tensor
+    outputs: tf.Tensor
+
+
+@dataclass(frozen=True)
+class Conv2DRecord:
+    """``z = conv2d(a, W) (+ b)``: ``inputs`` ``[B, H, W, C]``, ``outputs`` ``[B, Oh, Ow, F]``."""
+    layer: Conv2D
+    inputs: tf.Tensor
+    outputs: tf.Tensor
+
+
+@dataclass(frozen=True)
+class LogStdRecord:
+    """A state-independent log-std (or std) parameter: ``outputs`` is the tensor at which
+    its gradient-only Fisher block is taken."""
+    layer: LogStd
+    outputs: tf.Tensor
 
 
 class Capture:
-    """Collects ``(layer, x, z)`` records during one forward pass (kfac factors)."""
+    """The layer records of one forward pass, in call order (tensorflow/kfac's
+    ``LayerCollection`` for one pass).  Keys are the layers' names."""
 
     def __init__(self):
-        self.records = {}
+        self.records: dict[str, DenseRecord | Conv2DRecord | LogStdRecord] = {}
 
-    def record(self, layer, x, z):
-        self.records[layer.name] = (x, z)
+    def _add(self, record):
+        name = record.layer.layer_name
+        if name in self.records:
+            raise ValueError(f"layer {name!r} registered twice in one forward pass")
+        self.records[name] = record
+
+    def register_dense(self, layer, inputs, outputs):
+        self._add(DenseRecord(layer, inputs, outputs))
+
+    def register_conv2d(self, layer, inputs, outputs):
+        self._add(Conv2DRecord(layer, inputs, outputs))
+
+    def register_logstd(self, layer, outputs):
+        self._add(LogStdRecord(layer, outputs))
+
+    def __getitem__(self, layer_name):
+        return self.records[layer_name]
+
+    def __iter__(self):
+        return iter(self.records.values())
 
 
-class _KfacLayer(tf.Module):
-    kind = None
+# --------------------------------------------------------------------------- layers
+class KfacLayer(tf.Module):
+    """A weight and a bias; ``params`` lists them in baselines' creation order."""
 
-    def __init__(self, name, bias_mode):
+    def __init__(self, name, w_init, b_init, bias_mode):
         super().__init__(name=name.replace("/", "_"))
-        if bias_mode not in ("add", "bias_add"):
+        if bias_mode not in BIAS_MODES:
             raise ValueError(f"bias_mode must be 'add' or 'bias_add', got {bias_mode!r}")
         self.layer_name = name
         self.bias_mode = bias_mode
+        self.w = tf.Variable(np.asarray(w_init, np.float32), name=f"{name}/w")
+        self.b = tf.Variable(np.asarray(b_init, np.float32), name=f"{name}/b")
 
     def _add_bias(self, z):
         if self.bias_mode == "bias_add":
@@ -67,56 +106,42 @@ class _KfacLayer(tf.Module):
         return [self.w, self.b]
 
 
-class Dense(_KfacLayer):
-    """``z = x·W + b``; ports baselines ``a2c.utils.fc``."""
-
-    kind = "fc"
-
-    def __init__(self, name, nin, nout, rng, init_scale=1.0, init_bias=0.0, bias_mode="add"):
-        super().__init__(name, bias_mode)
-        self.w = tf.Variable(ortho_init([nin, nout], init_scale, rng), name=f"{name}/w")
-        self.b = tf.Variable(tf.fill([nout], float(init_bias)), name=f"{name}/b")
+class Dense(KfacLayer):
+    """``z = a·W + b`` with ``W`` ``[nin, nout]``; ports baselines ``a2c.utils.fc``."""
 
     def __call__(self, x, capture=None):
         z = self._add_bias(tf.matmul(x, self.w))
         if capture is not None:
-            capture.records[self.layer_name] = (x, z)
+            capture.register_dense(self, x, z)
         return z
 
 
-class Conv2D(_KfacLayer):
-    """VALID NHWC convolution plus a one-dimensional bias; ports baselines
+class Conv2D(KfacLayer):
+    """NHWC convolution (``W`` in HWIO) plus a one-dimensional bias; ports baselines
     ``a2c.utils.conv`` with ``one_dim_bias=True`` (what ACKTR's cnn uses)."""
 
-    kind = "conv"
-
-    def __init__(self, name, nin, nf, rf, stride, rng, init_scale=1.0, bias_mode="add",
-                 padding="VALID"):
-        super().__init__(name, bias_mode)
-        self.kernel = (int(rf), int(rf))
+    def __init__(self, name, w_init, b_init, stride, bias_mode="add", padding="VALID"):
+        super().__init__(name, w_init, b_init, bias_mode)
+        self.kernel = (int(self.w.shape[0]), int(self.w.shape[1]))
         self.stride = int(stride)
         self.padding = padding
-        self.w = tf.Variable(ortho_init([rf, rf, nin, nf], init_scale, rng), name=f"{name}/w")
-        self.b = tf.Variable(tf.zeros([nf]), name=f"{name}/b")
 
     def __call__(self, x, capture=None):
         z = tf.nn.conv2d(x, self.w, strides=[1, self.stride, self.stride, 1],
                          padding=self.padding)
         z = self._add_bias(z)
         if capture is not None:
-            capture.records[self.layer_name] = (x, z)
+            capture.register_conv2d(self, x, z)
         return z
 
 
 class LogStd(tf.Module):
-    """State-independent log standard deviation of a diagonal Gaussian.
+    """State-independent log standard deviation of a diagonal Gaussian (``[1, nact]``).
 
     Baselines builds the per-sample log-std as ``0·μ + logstd``; K-FAC takes
-    logstd's (gradient-only) Fisher block at that broadcast add, so the capture
-    stores it as ``z``.
+    logstd's gradient-only block at that broadcast add, so that is what is
+    registered.
     """
-
-    kind = "logstd"
 
     def __init__(self, name, nact, init=0.0):
         super().__init__(name=name.replace("/", "_"))
@@ -130,5 +155,5 @@ class LogStd(tf.Module):
     def __call__(self, mean, capture=None):
         z = mean * 0.0 + self.w
         if capture is not None:
-            capture.records[self.layer_name] = (None, z)
+            capture.register_logstd(self, z)
         return z

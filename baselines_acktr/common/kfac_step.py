@@ -1,0 +1,86 @@
+"""The K-FAC training step, written once for every learner that uses it.
+
+Ports what one ``sess.run`` of baselines' ACKTR train op does (with, when
+``is_async``, its eigen queue runner): one forward pass under a persistent
+tape; the gradient of the training loss; the gradients of the sampled Fisher
+loss at the registered layer outputs (paper section 3.1: the backward pass of
+a loss whose targets are sampled from the model); this batch's factor
+statistics; then the optimizer step.  ACKTR's :class:`~baselines_acktr.acktr.Model`,
+the paper variant's policy and its value function all train through it.
+
+Synchronous: one ``tf.function`` (statistics, eigen-decompositions when due,
+update).  Asynchronous: a ``tf.function`` up to the statistics, the exchange
+with the eigen thread on the training thread, then a ``tf.function`` for the
+update — the thread is started at the first step (and again after
+:meth:`KfacTrainStep.close`).  Both are traced once (fixed input signatures).
+"""
+from __future__ import annotations
+
+import tensorflow as tf
+
+from ..kfac.layers import Capture
+
+
+class KfacTrainStep:
+    """``loss_fn(*inputs, capture) -> (loss, fisher_loss, outputs)``: the training
+    loss, the sampled Fisher loss and a tuple of tensors the step returns.
+    ``input_signature``: ``tf.TensorSpec`` s of ``inputs``.  ``probe(capture)``
+    runs one eager forward pass so that the optimizer can build its blocks.
+    """
+
+    def __init__(self, optim, params, loss_fn, input_signature, probe):
+        self.optim, self.params, self.loss_fn = optim, list(params), loss_fn
+        capture = Capture()
+        probe(capture)
+        optim.build(self.params, capture)
+        lr_spec = tf.TensorSpec([], tf.float32)
+        if optim.config.is_async:
+            grad_sig = [tf.TensorSpec(p.shape, p.dtype) for p in self.params]
+            self._stats_step = tf.function(self._stats_impl, input_signature=input_signature)
+            self._update_step = tf.function(
+                self._update_impl, input_signature=[grad_sig, lr_spec, tf.TensorSpec([], tf.bool)])
+        else:
+            self._train_step = tf.function(self._train_impl,
+                                           input_signature=list(input_signature) + [lr_spec])
+
+    def gradients_and_stats(self, *inputs):
+        """``(outputs, g, stats)``: ``g = ∇θ loss`` and this batch's factor statistics,
+        from one forward pass (the parameters before the update)."""
+        capture = Capture()
+        with tf.GradientTape(persistent=True) as tape:
+            loss, fisher_loss, outputs = self.loss_fn(*inputs, capture)
+        grads = tape.gradient(loss, self.params)
+        deltas = tape.gradient(fisher_loss, self.optim.factor_outputs(capture))
+        del tape
+        return outputs, grads, self.optim.compute_stats(capture, deltas)
+
+    def _train_impl(self, *args):
+        *inputs, lr = args
+        outputs, grads, new_stats = self.gradients_and_stats(*inputs)
+        self.optim.apply_gradients(grads, new_stats, lr)
+        return outputs
+
+    def _stats_impl(self, *inputs):
+        outputs, grads, new_stats = self.gradients_and_stats(*inputs)
+        self.optim.update_stats(new_stats)
+        return outputs, grads
+
+    def _update_impl(self, grads, lr, eigen_ready):
+        self.optim.apply_updates(grads, lr, eigen_ready)
+        return tf.constant(True)
+
+    def __call__(self, inputs, lr):
+        """One update on ``inputs`` (tensors of the signature) at rate ``lr`` (a float32
+        scalar tensor); returns ``outputs`` as computed before the update."""
+        if not self.optim.config.is_async:
+            return self._train_step(*inputs, lr)
+        if not self.optim.async_running:
+            self.optim.start_async()
+        outputs, grads = self._stats_step(*inputs)
+        ready = self.optim.async_exchange()
+        self._update_step(grads, lr, tf.constant(ready))
+        return outputs
+
+    def close(self):
+        """Stop the eigen thread, if one runs (idempotent; the next step restarts it)."""
+        self.optim.stop_async()
