@@ -17,7 +17,8 @@ import os
 import signal
 import sys
 
-from .common.cmd_util import EXIT_USAGE, Parser, fail, non_negative_int, positive_int  # noqa: F401
+from .common.cmd_util import Parser, fail, non_negative_int, positive_int
+
 
 def base_parser(prog, description, default_env, default_timesteps, save_interval=100,
                 log_interval=100):
@@ -25,6 +26,9 @@ def base_parser(prog, description, default_env, default_timesteps, save_interval
     p.add_argument("--env", default=default_env, help=f"environment id (default {default_env})")
     p.add_argument("--num_timesteps", type=positive_int, default=default_timesteps,
                    help=f"total timesteps (default {default_timesteps:g})")
+    p.add_argument("--stop_timesteps", type=positive_int, default=None,
+                   help="stop (with a checkpoint) after this many timesteps, keeping the "
+                        "learning-rate schedule of --num_timesteps; resume later to continue")
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--log_path", default=None,
                    help="run directory (default logs/<env>-<alg>-seed<seed>)")
@@ -137,95 +141,97 @@ class RunGuard:
         return status
 
 
-def train(prog, args, config, build, make_env):
-    """Build, optionally resume, train with logs and checkpoints.
-
-    ``build()`` returns a fresh, untrained model whose ``trackables()`` and
-    ``extra_trackables`` (optional dict attribute) are checkpointed;
-    ``make_env(monitor_dir)`` returns the training vector env.  Returns the
-    process exit status.
-    """
+def _restore(prog, learner, ckpt_or_trackables, path):
+    """Read checkpoint ``path`` into the learner; a bad one is a one-line exit 2."""
     from .common.checkpoints import CheckpointError, Checkpointer
-    from .common.logger import Logger, ProgressLine
-    from .common.runner import Runner
-    from .common.train_loop import train_loop
 
-    model = build()
-    trackables = dict(model.trackables(), **getattr(model, "extra_trackables", {}))
+    ckpt = ckpt_or_trackables
+    if not isinstance(ckpt, Checkpointer):
+        ckpt = Checkpointer(None, ckpt, {})
+    try:
+        saved = ckpt.restore(path)
+    except (CheckpointError, OSError, json.JSONDecodeError) as exc:
+        learner.close()
+        fail(prog, str(exc))
+    learner.restore_progress()
+    return saved
+
+
+def train(prog, args, config, build, make_env):
+    """Build, optionally resume, train with logs and checkpoints; returns the exit status.
+
+    ``build()`` returns a fresh, untrained :class:`~baselines_acktr.common.learner.Learner`
+    (ACKTR, A2C or the paper's continuous learner); ``make_env(monitor_dir)`` returns
+    the env its ``fit`` trains on.  On resume, rows of ``progress.csv`` logged after
+    the checkpoint (an interrupted or killed run's last updates) are dropped, so the
+    file continues from the checkpoint without duplicates.
+    """
+    from .common.checkpoints import Checkpointer
+    from .common.logger import Logger, ProgressLine
+
+    learner = build()
     log_path = args.log_path or default_log_path(args)
     save_path = args.save_path or os.path.join(log_path, "checkpoints")
-    ckpt = Checkpointer(save_path, trackables, dict(config, log_path=log_path))
+    ckpt = Checkpointer(save_path, learner.trackables(), dict(config, log_path=log_path))
     if args.load_path is not None:
-        try:
-            saved = ckpt.restore(args.load_path)
-        except (CheckpointError, OSError, json.JSONDecodeError) as exc:
-            model.close()
-            fail(prog, str(exc))
-        model.restore_progress()
-        print(f"resumed from {args.load_path} at update {model.updates_done} "
-              f"({model.updates_done * model.nbatch} timesteps; saved config: "
+        saved = _restore(prog, learner, ckpt, args.load_path)
+        print(f"resumed from {args.load_path} at update {learner.updates_done} "
+              f"({learner.timesteps_done} timesteps; saved config: "
               f"env={saved.get('env')}, alg={saved.get('alg')})")
-    nupdates = args.num_timesteps // model.nbatch
-    if nupdates < 1:
-        model.close()
-        fail(prog, f"--num_timesteps {args.num_timesteps} is smaller than one batch "
-                   f"({model.nbatch} timesteps)")
-    if model.updates_done >= nupdates:
-        model.close()
-        fail(prog, f"the checkpoint is already at update {model.updates_done} of {nupdates}; "
-                   "raise --num_timesteps to continue")
+    stop = min(args.num_timesteps, args.stop_timesteps or args.num_timesteps)
+    try:
+        learner.check_budget(stop)
+    except ValueError as exc:
+        learner.close()
+        fail(prog, str(exc))
 
     os.makedirs(log_path, exist_ok=True)
     write_json_atomic(os.path.join(log_path, "config.json"),
                       dict(config, log_path=log_path, save_path=save_path,
-                           num_timesteps=args.num_timesteps, load_path=args.load_path))
-    env = make_env(monitor_dir_for(log_path, model.updates_done))
-    logger = Logger(log_path, tensorboard=True)
-    progress = ProgressLine(model.nbatch)
+                           num_timesteps=args.num_timesteps, stop_timesteps=args.stop_timesteps,
+                           load_path=args.load_path))
+    env = make_env(monitor_dir_for(log_path, learner.updates_done))
+    logger = Logger(log_path, tensorboard=True,
+                    keep_until=learner.timesteps_done if args.load_path is not None else None)
+    progress = ProgressLine()
     print(f"logging to {log_path}; checkpoints in {save_path}")
     guard = RunGuard(prog)
 
-    def on_update(update, m):
+    def on_update(update):
         if update % args.save_interval == 0:
-            guard.last_saved = ckpt.save(update)
+            guard.last_saved = ckpt.save(update, learner.timesteps_done)
         return not guard.stop.requested
 
     def body():
-        runner = Runner(env, model, nsteps=model.nsteps, gamma=config.get("gamma", 0.99),
-                        seed=args.seed + model.updates_done)
-        last = train_loop(model, runner, args.num_timesteps, args.log_interval, logger,
-                          on_update, progress)
-        guard.last_saved = ckpt.save(last)
+        last = learner.fit(env, stop, logger, seed=args.seed, log_interval=args.log_interval,
+                           on_update=on_update, progress=progress)
+        guard.last_saved = ckpt.save(last, learner.timesteps_done)
         if guard.stop.requested:
-            print(f"interrupted at update {last}; checkpoint {guard.last_saved}\n"
-                  f"resume with: --load_path {save_path}")
+            print(f"interrupted at update {last} ({learner.timesteps_done} timesteps); "
+                  f"checkpoint {guard.last_saved}\nresume with: --load_path {save_path}")
         else:
-            print(f"done: {last} updates; checkpoint {guard.last_saved}")
+            print(f"done: {last} updates ({learner.timesteps_done} timesteps); "
+                  f"checkpoint {guard.last_saved}")
 
-    return guard.run(body, model.close, logger.close, env.close)
+    return guard.run(body, learner.close, logger.close, env.close)
 
 
 def play(prog, args, build, make_play_env, episodes):
-    """Load ``--load_path`` into a fresh model, play ``episodes`` full episodes in
-    ``make_play_env()`` (which renders RGB frames), write a GIF, print the returns."""
-    from .common.checkpoints import CheckpointError, Checkpointer
-
+    """Load ``--load_path`` into a fresh learner, play ``episodes`` whole episodes in
+    ``make_play_env()`` (a single env that renders RGB frames) with the learner's
+    :meth:`actor`, write a GIF and print the returns."""
     if args.load_path is None:
         fail(prog, "--play needs --load_path (a checkpoint or a checkpoint directory)")
-    model = build()
-    trackables = dict(model.trackables(), **getattr(model, "extra_trackables", {}))
-    try:
-        Checkpointer(None, trackables, {}).restore(args.load_path)
-    except (CheckpointError, OSError, json.JSONDecodeError) as exc:
-        model.close()
-        fail(prog, str(exc))
+    learner = build()
+    _restore(prog, learner, learner.trackables(), args.load_path)
     env = make_play_env()
     frames, returns = [], []
     try:
+        actor = learner.actor(env.action_space)
         obs, _ = env.reset(seed=args.seed)
+        actor.reset()
         while len(returns) < episodes:
-            action = model.step(obs[None])[0][0]
-            obs, _, terminated, truncated, info = env.step(action)
+            obs, _, terminated, truncated, info = env.step(actor(obs))
             if len(frames) < 5000:
                 frames.append(env.render())
             if "episode" in info:  # a whole game ended (Monitor's record)
@@ -234,9 +240,10 @@ def play(prog, args, build, make_play_env, episodes):
                       f"length {info['episode']['l']}")
             if terminated or truncated:
                 obs, _ = env.reset()
+                actor.reset()
     finally:
         env.close()
-        model.close()
+        learner.close()
     video = args.video or os.path.join(args.log_path or default_log_path(args), "play.gif")
     write_gif(video, frames)
     print(f"mean return over {len(returns)} episodes: {sum(returns) / len(returns):g}; "

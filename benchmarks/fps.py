@@ -68,7 +68,7 @@ def main():
                 continue
             n = args.updates + (args.warmup if name == "train" else 2)
             times = []
-            for i in range(n):
+            for _ in range(n):
                 t0 = time.perf_counter()
                 fn()
                 times.append(time.perf_counter() - t0)

@@ -126,8 +126,9 @@ def main():
         line = f"eigh {f.key} ({f.dim}×{f.dim}):"
         for threads in (2, 1):
             with threadpool_limits(threads, user_api="blas"):
-                line += f"  numpy {threads} BLAS threads {median_ms(lambda: np.linalg.eigh(m), 3):.0f} ms"
-        line += f"  tf.linalg.eigh {median_ms(lambda: tf_eigh(m), 3):.0f} ms"
+                ms = median_ms(lambda m=m: np.linalg.eigh(m), 3)
+                line += f"  numpy {threads} BLAS threads {ms:.0f} ms"
+        line += f"  tf.linalg.eigh {median_ms(lambda m=m: tf_eigh(m), 3):.0f} ms"
         print(line)
     small = [m for m in mats if len(m) < 1024]
     many = tf.function(lambda ms: [tf.linalg.eigh(x) for x in ms])

@@ -307,14 +307,27 @@ def test_unknown_env_and_missing_env_exit_2(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
-def test_runs_of_different_variants_are_not_pooled_as_seeds(tmp_path, capsys):
+def test_runs_of_different_variants_are_not_pooled_as_seeds(tmp_path):
     a = make_run(tmp_path, "a", "Hopper-v5", 0, curve(10_000, 100.0))
     b = make_run(tmp_path, "b", "Hopper-v5", 1, curve(10_000, 200.0))
     (b / "config.json").write_text(json.dumps({"env": "Hopper-v5", "seed": 1,
                                                "alg": "acktr_cont", "variant": "paper"}))
-    err = one_line_error(capsys, [str(a), str(b), "--out", str(tmp_path / "o")])
-    assert "different algorithms or variants" in err and "variant=paper" in err
-    assert not (tmp_path / "o").exists()
+    groups = compare.group_runs([compare.load_run(str(a)), compare.load_run(str(b))], packaged())
+    assert [(g.alg, g.variant, len(g.runs)) for g in groups] == [("acktr", None, 1),
+                                                                  ("acktr_cont", "paper", 1)]
+    out = tmp_path / "o"
+    assert compare.main([str(a), str(b), "--out", str(out)]) == 0
+    rows = [r for r in read_rows(out) if r["ref_id"] == "paper_table2_acktr_reward"]
+    assert [(r["alg"], r["variant"], r["n_runs"], float(r["score_mean"]), r["run_dirs"])
+            for r in rows] == [("acktr", "", "1", 100.0, str(a)),
+                               ("acktr_cont", "paper", "1", 200.0, str(b))]
+    # one curve per experiment, named after env, alg and variant when an env has several
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert pngs == ["curve_Hopper-v5-acktr.png", "curve_Hopper-v5-acktr_cont-paper.png"]
+    md = (out / "comparison.md").read_text()
+    assert "## Hopper-v5 (Hopper): alg acktr\n" in md
+    assert "## Hopper-v5 (Hopper): alg acktr_cont, variant paper" in md
+    assert "(curve_Hopper-v5-acktr_cont-paper.png)" in md
 
 
 def test_command_line_error_has_no_traceback(tmp_path):
@@ -395,3 +408,203 @@ def test_compare_on_the_committed_results(tmp_path):
         if len(set(r["run_dirs"] for r in mine)) == 1 and mine[0]["n_runs"] == "1":
             assert float(mine[0]["score_mean"]) == pytest.approx(float(progress[-1]["eprewmean"]),
                                                                  abs=0.01)
+
+
+# --------------------------------------------------------------------------- sweeps
+TUNE_PROGRESS_COLUMNS = ["timesteps", "eprewmean", "total_timesteps", "fps", "env", "seed",
+                         "timestamp", "checkpoint_dir_name", "done", "training_iteration",
+                         "trial_id", "date", "time_this_iter_s", "time_total_s", "pid"]
+
+
+def make_trial(sweep, env, alg, seed, rows, variant=None):
+    """A run folder as ``python -m baselines_acktr.sweep`` writes one per trial."""
+    tag = alg if variant is None else f"{alg}-{variant}"
+    d = sweep / f"{env}-{tag}-seed{seed}"
+    (d / "monitor").mkdir(parents=True)
+    write_progress(d / "progress.csv", rows)
+    cfg = {"env": env, "seed": seed, "alg": alg, "num_timesteps": 10_000_000}
+    if variant is not None:
+        cfg["variant"] = variant
+    (d / "config.json").write_text(json.dumps(cfg))
+    write_monitor(str(d / "monitor" / "0.monitor.csv"), env, 100.0, [(1.0, 5.0), (2.0, 9.0)])
+    (d / "tb").mkdir()
+    (d / "tb" / "events.out.tfevents.1.host").write_bytes(b"\0")
+    (d / "checkpoints" / "ckpt-00100").mkdir(parents=True)
+    (d / "checkpoints" / "latest").write_text("ckpt-00100")
+    (d / "trial.log").write_text("# started\n")
+    return d
+
+
+def make_tune_folder(d):
+    """A Ray Tune trial folder: Tune's own progress.csv, params.json, result.json, checkpoints."""
+    (d / "checkpoint_000000").mkdir(parents=True)
+    with open(d / "progress.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(TUNE_PROGRESS_COLUMNS)
+        w.writerow([64000, -20.0, 64000, 500, "PongNoFrameskip-v4", 0, 1, "", False, 1,
+                    "a1b2c3", "2024-01-01", 1.0, 1.0, 123])
+    (d / "params.json").write_text(json.dumps({"trial": {"env": "PongNoFrameskip-v4"}}))
+    (d / "result.json").write_text(json.dumps({"eprewmean": -20.0}) + "\n")
+    return d
+
+
+def sweep_rows(rng, final_t, step=64_000):
+    """Rows every ``step`` timesteps to ``final_t`` (nan first), random rising rewards."""
+    ts = np.arange(step, final_t + 1, step)
+    rs = np.cumsum(rng.uniform(0.0, 1.0, size=len(ts))) - 21.0
+    return [(int(t), None if i < 3 else float(round(r, 3))) for i, (t, r) in
+            enumerate(zip(ts, rs))]
+
+
+def first_at(rows, budget):
+    for t, r in rows:  # rows are in increasing timesteps
+        if t >= budget:
+            return math.nan if r is None else r
+    return None
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sweeps") / "atari"
+    root.mkdir()
+    rng = np.random.default_rng(7)
+    rows = {("PongNoFrameskip-v4", 0): sweep_rows(rng, 2_496_000),
+            ("PongNoFrameskip-v4", 1): sweep_rows(rng, 2_240_000),
+            ("BreakoutNoFrameskip-v4", 0): sweep_rows(rng, 2_048_000),
+            ("BreakoutNoFrameskip-v4", 1): sweep_rows(rng, 1_536_000)}  # stops before 2M
+    dirs = {k: make_trial(root, k[0], "acktr", k[1], v) for k, v in rows.items()}
+    # Ray Tune's files: experiment state, tuner, per-trial folders (one with a run's name)
+    (root / "experiment_state-2024-01-01_00-00-00.json").write_text("{}")
+    (root / "basic-variant-state-2024-01-01_00-00-00.json").write_text("{}")
+    (root / "tuner.pkl").write_bytes(b"\x80\x04N.")
+    make_tune_folder(root / "train_trial_a1b2c3_00000")
+    make_tune_folder(root / "driver_artifacts" / "PongNoFrameskip-v4-acktr-seed0")
+    no_env = make_tune_folder(root / "train_trial_a1b2c3_00001")
+    (no_env / "config.json").write_text(json.dumps({"trial": "x"}))  # a json without 'env'
+    deep = root / "a" / "b" / "c"  # a run folder 4 levels down is beyond the search
+    deep.mkdir(parents=True)
+    make_trial(deep, "PongNoFrameskip-v4", "acktr", 9, sweep_rows(rng, 640_000))
+    out = root.parent / "out"
+    status = compare.main([str(root), str(dirs[("PongNoFrameskip-v4", 1)]), "--out", str(out)])
+    with open(out / "budgets.csv", newline="") as fh:
+        budgets = list(csv.DictReader(fh))
+    return dict(root=root, rows=rows, dirs=dirs, out=out, status=status, budgets=budgets,
+                table=read_rows(out), md=(out / "comparison.md").read_text())
+
+
+def test_sweep_folder_finds_the_run_folders_and_ignores_tune_files(sweep):
+    found, skipped = compare.expand_run_dirs([str(sweep["root"])])
+    assert sorted(found) == sorted(str(d) for d in sweep["dirs"].values()) and not skipped
+    assert sweep["status"] == 0
+    runs = [r for r in sweep["table"] if r["ref_id"] == "paper_table1_acktr_reward"]
+    assert len(runs) == 2  # 2 experiments: Pong and Breakout, each acktr with 2 seeds
+    assert {(r["env_id"], r["alg"], r["variant"], r["n_runs"]) for r in runs} == {
+        ("PongNoFrameskip-v4", "acktr", "", "2"), ("BreakoutNoFrameskip-v4", "acktr", "", "2")}
+    for r in runs:  # the run folder also named on the command line is used once
+        assert sorted(r["run_dirs"].split(";")) == sorted(
+            str(sweep["dirs"][(r["env_id"], s)]) for s in (0, 1))
+    assert sorted(p.name for p in sweep["out"].glob("*.png")) == [
+        "curve_BreakoutNoFrameskip-v4.png", "curve_PongNoFrameskip-v4.png"]
+
+
+def test_sweep_per_seed_scores_and_pooled_spread_equal_numpy(sweep):
+    for env in ("PongNoFrameskip-v4", "BreakoutNoFrameskip-v4"):
+        row = row_for(sweep["table"], env, "paper_table1_acktr_reward")
+        finals = [sweep["rows"][(env, s)][-1][1] for s in (0, 1)]
+        assert row["seed_scores"] == f"0:{finals[0]!r};1:{finals[1]!r}"
+        assert float(row["score_mean"]) == pytest.approx(float(np.mean(finals)))
+        assert float(row["score_std"]) == pytest.approx(float(np.std(finals)))
+        assert float(row["score_min"]) == min(finals) and float(row["score_max"]) == max(finals)
+        for s, v in zip((0, 1), finals):
+            t = sweep["rows"][(env, s)][-1][0]
+            assert f"| seed {s} | {compare.fmt_num(v)} @ {compare.fmt_steps(t)} |" in sweep["md"]
+
+
+def test_sweep_budgets_csv_is_the_first_row_at_each_budget(sweep):
+    got = {(r["env"], int(r["budget"])): r for r in sweep["budgets"]}
+    assert set(got) == {(e, b) for e in ("PongNoFrameskip-v4", "BreakoutNoFrameskip-v4")
+                        for b in (500_000, 1_000_000, 2_000_000)}
+    for (env, budget), row in got.items():
+        assert (row["alg"], row["variant"], row["n_runs"]) == ("acktr", "", "2")
+        per_seed = [(s, first_at(sweep["rows"][(env, s)], budget)) for s in (0, 1)]
+        reached = [(s, v) for s, v in per_seed if v is not None]
+        values = [v for _, v in reached]
+        assert int(row["n_seeds"]) == len(values)
+        assert row["seed_scores"] == ";".join(f"{s}:{v!r}" for s, v in reached)
+        assert float(row["mean"]) == pytest.approx(float(np.mean(values)))
+        assert float(row["std"]) == pytest.approx(float(np.std(values)))
+        assert float(row["min"]) == min(values) and float(row["max"]) == max(values)
+    assert got[("BreakoutNoFrameskip-v4", 2_000_000)]["n_seeds"] == "1"  # seed 1 stopped at 1.54M
+    assert "| 2M | 1 of 2 (not reached: seed 1 at 1.54M) |" in sweep["md"]
+    assert "| 2M | 2 of 2 |" in sweep["md"]
+
+
+def test_sweep_summary_table_has_the_papers_numbers(sweep):
+    data = packaged()
+    md = sweep["md"]
+    assert "## Summary: Atari games (the paper's Table 1 layout)" in md
+    assert "## Summary: MuJoCo" not in md
+    summary = md.split("## Summary: Atari games")[1].split("\n## ")[0]
+    lines = {ln.split(" | ")[0].lstrip("| "): ln for ln in summary.splitlines()
+             if ln.startswith("| ") and not ln.startswith("| game |")}
+    assert set(lines) == {"Pong", "Breakout"}
+    bench = {r["algo"]: r["per_env_score"] for r in data["baselines_benchmarks"]["atari10M"]}
+    for env, game in (("PongNoFrameskip-v4", "Pong"), ("BreakoutNoFrameskip-v4", "Breakout")):
+        t1 = next(e for e in data["paper"]["atari_table1"] if e["game"] == game)
+        cells = [c.strip() for c in lines[game].strip("| ").split(" | ")]
+        finals = [sweep["rows"][(env, s)][-1][1] for s in (0, 1)]
+        assert cells[1].startswith(f"{compare.fmt_num(float(np.mean(finals)))} ± "
+                                   f"{compare.fmt_num(float(np.std(finals)))} @ ")
+        for cell, key in ((cells[2], "acktr_reward"), (cells[3], "a2c_reward")):
+            assert cell.startswith(f"{compare.fmt_num(t1[key]['value'])} @ 50M")
+        assert cells[4] == f"{compare.fmt_num(bench['acktr'][game])} @ 10M"
+        assert cells[5] == f"{compare.fmt_num(bench['a2c'][game])} @ 10M"
+
+
+def test_mean_curve_of_two_seeds_lies_in_their_band(sweep):
+    runs = [compare.load_run(str(sweep["dirs"][("PongNoFrameskip-v4", s)])) for s in (0, 1)]
+    grid, mean, lo, hi = compare.mean_curve(runs)
+    ys = [np.interp(grid, r.timesteps[np.isfinite(r.eprewmean)],
+                    r.eprewmean[np.isfinite(r.eprewmean)]) for r in runs]
+    assert grid[-1] == 2_240_000  # the range both seeds cover
+    assert np.allclose(mean, (ys[0] + ys[1]) / 2) and np.all(lo <= mean) and np.all(mean <= hi)
+    assert np.allclose(lo, np.minimum(*ys)) and np.allclose(hi, np.maximum(*ys))
+
+
+def test_mujoco_tasks_get_a_table_2_summary(tmp_path):
+    hop = make_run(tmp_path, "hop", "Hopper-v5", 0, curve(1_000_000, 2000.0))
+    cheetah = make_run(tmp_path, "hc", "HalfCheetah-v5", 0, curve(1_000_000, 1500.0))
+    out = tmp_path / "out"
+    assert compare.main([str(hop), str(cheetah), "--out", str(out)]) == 0
+    md = (out / "comparison.md").read_text()
+    assert "## Summary: MuJoCo tasks (the paper's Table 2 layout)" in md
+    assert "## Summary: Atari" not in md
+    assert ("| Hopper | 2000 ± 0 @ 1M (1 seed) | 3915.9 @ 30M (low) | 3915.3 @ 30M (low) | "
+            "3755 @ 30M (low) | 1912.9 @ 1M |") in md
+
+
+def test_one_game_gets_no_summary_and_unreached_budgets_are_said(result):
+    md = (result["out"] / "comparison.md").read_text()
+    assert "## Summary" not in md  # one Atari game and one MuJoCo task
+    assert "Not reached by any seed (longest run 1M): 2M." in md  # Hopper ran to 1M
+
+
+def test_sweep_trials_without_rows_are_left_out_and_tune_progress_is_refused(tmp_path, capsys):
+    root = tmp_path / "live"
+    root.mkdir()
+    ok = make_trial(root, "PongNoFrameskip-v4", "acktr", 0, curve(640_000, -19.0))
+    fresh = make_trial(root, "PongNoFrameskip-v4", "acktr", 1, [])
+    (fresh / "progress.csv").write_text("")  # a trial that has not logged yet
+    out = tmp_path / "out"
+    assert compare.main([str(root), "--out", str(out)]) == 0
+    assert row_for(read_rows(out), "PongNoFrameskip-v4",
+                   "paper_table1_acktr_reward")["run_dirs"] == str(ok)
+    assert f"`{fresh}` (no row logged in progress.csv yet)" in (out / "comparison.md").read_text()
+    assert f"left out {fresh}" in capsys.readouterr().out
+    # a run folder whose progress.csv Ray Tune overwrote with its own is an error, not a run
+    make_tune_folder(ok)
+    err = one_line_error(capsys, [str(root), "--out", str(tmp_path / "o2")])
+    assert "is Ray Tune's progress.csv" in err and not (tmp_path / "o2").exists()
+    (tmp_path / "nothing" / "deeper").mkdir(parents=True)
+    err = one_line_error(capsys, [str(tmp_path / "nothing"), "--out", str(tmp_path / "o3")])
+    assert "has no progress.csv, and no run folder" in err

@@ -201,7 +201,7 @@ class ContLearner(tf.Module):
         epinfobuf = deque(maxlen=100)
         reset_seed = seed
         while timesteps_so_far <= total_timesteps:
-            _log(logger, "********** Iteration %i ************" % i)
+            _log(logger, f"********** Iteration {i} ************")
             paths, n = [], 0
             while n <= self.timesteps_per_batch:  # whole paths until more than a batch
                 path = rollout(env, policy, max_pathlength, obfilter=obfilter, seed=reset_seed)

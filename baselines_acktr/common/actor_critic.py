@@ -7,10 +7,26 @@ import tensorflow as tf
 from .schedules import Scheduler
 
 
+class _StepActor:
+    """Samples from the policy for one observation (``step``), as baselines' play loop."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def reset(self):
+        pass
+
+    def __call__(self, obs):
+        return self.model.step(obs[None])[0][0]
+
+
 class ActorCriticModel(tf.Module):
     """What ACKTR's and A2C's models share (baselines ``acktr.Model`` / ``a2c.Model``):
-    the policy, the losses, acting, the learning-rate ``Scheduler`` and checkpoints.
-    Subclasses set ``self.optim`` and implement ``train_on_batch``."""
+    the policy, the losses, acting, the learning-rate ``Scheduler``, checkpoints and
+    the :class:`~baselines_acktr.common.learner.Learner` protocol (``fit`` runs
+    baselines' update loop on a vector env).  Subclasses set ``self.optim`` and
+    implement ``train_on_batch``.  ``extra_trackables`` (a dict) is checkpointed
+    too (the master MuJoCo run's normalisation statistics)."""
 
     def __init__(self, policy, nenvs, nsteps, total_timesteps, ent_coef, vf_coef, lr, lrschedule,
                  seed, name, gamma=0.99):
@@ -27,6 +43,7 @@ class ActorCriticModel(tf.Module):
         self.rng = tf.random.Generator.from_seed(seed)
         self.progress = tf.Variable([0, 0], dtype=tf.int64, trainable=False, name="progress")
         self.params = policy.params
+        self.extra_trackables = {}
         step_obs = tf.TensorSpec([None, *policy.obs_shape], policy.obs_dtype)
         self._step = tf.function(self._step_impl, input_signature=[step_obs])
         self._value = tf.function(lambda obs: self.policy(obs)[1], input_signature=[step_obs])
@@ -96,12 +113,43 @@ class ActorCriticModel(tf.Module):
 
     # --------------------------------------------------------- checkpoints
     def trackables(self):
-        """What a checkpoint holds: parameters, optimizer state, RNG, progress."""
-        return dict(policy=self.policy, optim=self.optim, rng=self.rng, progress=self.progress)
+        """What a checkpoint holds: parameters, optimizer state, RNG, progress (and
+        ``extra_trackables``)."""
+        return dict(policy=self.policy, optim=self.optim, rng=self.rng, progress=self.progress,
+                    **self.extra_trackables)
 
     @property
     def updates_done(self):
         return int(self.progress[0].numpy())
+
+    @property
+    def timesteps_done(self):
+        return self.updates_done * self.nbatch
+
+    def check_budget(self, total_timesteps):
+        nupdates = total_timesteps // self.nbatch
+        if nupdates < 1:
+            raise ValueError(f"--num_timesteps {total_timesteps} is smaller than one batch "
+                             f"({self.nbatch} timesteps)")
+        if self.updates_done >= nupdates:
+            raise ValueError(f"the checkpoint is already at update {self.updates_done} of "
+                             f"{nupdates}; raise --num_timesteps to continue")
+
+    def fit(self, env, total_timesteps, logger, *, seed=None, log_interval=100, on_update=None,
+            progress=None):
+        """Baselines' update loop (:func:`~.train_loop.train_loop`) on the vector env
+        ``env`` up to update ``total_timesteps // nbatch``; a resumed model continues its
+        count, and its envs are reset with ``seed + updates_done``."""
+        from .runner import Runner
+        from .train_loop import train_loop
+
+        runner = Runner(env, self, nsteps=self.nsteps, gamma=self.gamma,
+                        seed=None if seed is None else seed + self.updates_done)
+        callback = None if on_update is None else (lambda update, model: on_update(update))
+        return train_loop(self, runner, total_timesteps, log_interval, logger, callback, progress)
+
+    def actor(self, action_space):
+        return _StepActor(self)
 
     def mark_update(self, update):
         """Record that ``update`` updates are done (and the scheduler position)."""

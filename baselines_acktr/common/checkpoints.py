@@ -35,8 +35,9 @@ class Checkpointer:
     def _checkpoint(self):
         return tf.train.Checkpoint(**self.trackables)
 
-    def save(self, update):
-        """Write ``checkpoint<update>`` atomically; returns its directory."""
+    def save(self, update, timesteps=None):
+        """Write ``checkpoint<update>`` atomically; returns its directory.  ``timesteps``
+        (the learner's ``timesteps_done``) goes into its ``config.json``."""
         os.makedirs(self.save_path, exist_ok=True)
         name = f"checkpoint{int(update):05d}"
         final = os.path.join(self.save_path, name)
@@ -48,7 +49,8 @@ class Checkpointer:
                 obj.before_save()
         self._checkpoint().write(os.path.join(tmp, PREFIX))
         with open(os.path.join(tmp, "config.json"), "w") as fh:
-            json.dump(dict(self.config, update=int(update)), fh, indent=1, sort_keys=True)
+            extra = {} if timesteps is None else dict(timesteps=int(timesteps))
+            json.dump(dict(self.config, update=int(update), **extra), fh, indent=1, sort_keys=True)
         if os.path.exists(final):  # same update saved twice (e.g. interval and end)
             shutil.rmtree(final)
         os.replace(tmp, final)
@@ -89,6 +91,15 @@ class Checkpointer:
             if hasattr(obj, "after_restore"):
                 obj.after_restore()
         return saved
+
+
+def checkpoint_timesteps(path):
+    """The ``timesteps`` a checkpoint's ``config.json`` records (None if it does not)."""
+    try:
+        with open(os.path.join(resolve(path), "config.json")) as fh:
+            return json.load(fh).get("timesteps")
+    except (CheckpointError, OSError, ValueError):
+        return None
 
 
 def resolve(path):

@@ -9,12 +9,13 @@ same for all three.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable
 
 import numpy as np
 
 # on_update(updates_done) after every update; returning False stops training
-OnUpdate = Callable[[int], Optional[bool]]
+OnUpdate = Callable[[int], bool | None]
 # progress(timesteps_done, total_timesteps, fps, eprewmean) after every update
 Progress = Callable[[int, int, float, float], None]
 

@@ -15,7 +15,11 @@ import time
 
 
 class Logger:
-    def __init__(self, log_dir=None, stream="stdout", tensorboard=False):
+    """``keep_until``: when resuming into an existing ``progress.csv``, drop its rows
+    whose ``total_timesteps`` exceed this (rows logged after the checkpoint the run
+    resumes from), so that the file continues without duplicated updates."""
+
+    def __init__(self, log_dir=None, stream="stdout", tensorboard=False, keep_until=None):
         self.dir = log_dir
         stream = sys.stdout if stream == "stdout" else stream  # None: no table
         self.tb = None
@@ -36,6 +40,8 @@ class Logger:
                 with open(self.csv_path, newline="") as fh:
                     header = next(csv.reader(fh), None)
                 self.keys = list(header or [])
+                if keep_until is not None:
+                    drop_rows_after(self.csv_path, keep_until)
 
     def record(self, key, value):
         self.row[key] = value
@@ -80,6 +86,32 @@ class Logger:
                 {k: self.row.get(k, "") for k in self.keys})
 
 
+def drop_rows_after(csv_path, timesteps):
+    """Rewrite ``progress.csv`` without its rows whose ``total_timesteps`` exceed
+    ``timesteps`` (None: keep all)."""
+    if timesteps is None:
+        return
+    with open(csv_path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        keys, rows = reader.fieldnames or [], list(reader)
+    kept = [r for r in rows if _float(r.get("total_timesteps")) <= timesteps]
+    if len(kept) == len(rows):
+        return
+    tmp = f"{csv_path}.tmp-{os.getpid()}"
+    with open(tmp, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        w.writerows(kept)
+    os.replace(tmp, csv_path)
+
+
+def _float(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return float("-inf")  # a row without timesteps is kept
+
+
 def _fmt(v):
     if isinstance(v, float):
         return f"{v:<8.3g}"
@@ -99,30 +131,31 @@ def format_table(row):
 class ProgressLine:
     """A one-line live display: timesteps, fps, eprewmean and ETA.
 
-    On a terminal the line is rewritten in place at most every ``interval``
-    seconds; otherwise (log files, CI) a plain line is printed every
+    Called as ``progress(timesteps, total_timesteps, fps, eprewmean)`` after every
+    update.  On a terminal the line is rewritten in place at most every
+    ``interval`` seconds; otherwise (log files, CI) a plain line is printed every
     ``interval_plain`` seconds.
     """
 
-    def __init__(self, nbatch, stream=None, interval=1.0, interval_plain=60.0):
-        self.nbatch = nbatch
+    def __init__(self, stream=None, interval=1.0, interval_plain=60.0):
         self.stream = stream = sys.stderr if stream is None else stream
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
         self.interval = interval if self.tty else interval_plain
         self.last = 0.0
 
-    def __call__(self, update, nupdates, fps, eprewmean):
+    def __call__(self, timesteps, total, fps, eprewmean):
         now = time.time()
-        if now - self.last < self.interval and update != nupdates:
+        final = timesteps >= total
+        if now - self.last < self.interval and not final:
             return
         self.last = now
-        eta = (nupdates - update) * self.nbatch / fps if fps > 0 else float("inf")
+        eta = max(total - timesteps, 0) / fps if fps > 0 else float("inf")
         rew = "n/a" if eprewmean is None or (isinstance(eprewmean, float) and math.isnan(eprewmean)) \
             else f"{eprewmean:.2f}"
-        line = (f"[{update * self.nbatch:,}/{nupdates * self.nbatch:,} timesteps] "
+        line = (f"[{timesteps:,}/{total:,} timesteps] "
                 f"fps {fps}  eprewmean {rew}  ETA {_hms(eta)}")
         if self.tty:
-            self.stream.write("\r" + line + ("\n" if update == nupdates else ""))
+            self.stream.write("\r" + line + ("\n" if final else ""))
         else:
             self.stream.write(line + "\n")
         self.stream.flush()

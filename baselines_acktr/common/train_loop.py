@@ -56,8 +56,8 @@ def train_loop(model, runner, total_timesteps, log_interval, logger, callback=No
 
     Starts after ``model.updates_done`` (so a restored model continues its
     count) and runs to update ``total_timesteps // nbatch``.  ``callback(update,
-    model)`` runs after each update (False stops the loop); ``progress(update,
-    nupdates, fps, eprewmean)`` is told about every update.  Returns the last
+    model)`` runs after each update (False stops the loop); ``progress(timesteps,
+    total_timesteps, fps, eprewmean)`` is told about every update.  Returns the last
     update done.  Raises ``FloatingPointError`` on a non-finite loss, before
     anything of that update is recorded.
     """
@@ -91,7 +91,7 @@ def train_loop(model, runner, total_timesteps, log_interval, logger, callback=No
             logger.record("eplenmean", safemean([e["l"] for e in epinfobuf]))
             logger.dump(step=update * nbatch)
         if progress is not None:
-            progress(update, nupdates, fps, eprewmean)
+            progress(update * nbatch, nupdates * nbatch, fps, eprewmean)
         if callback is not None and callback(update, model) is False:
             break
     return update

@@ -2,25 +2,42 @@
 published numbers and OpenAI Baselines' benchmark pages.
 
     python -m baselines_acktr.compare RUN_DIR [RUN_DIR ...] [--out DIR] [--env ENV_ID]
+    python -m baselines_acktr.compare sweeps/atari            # a sweep folder: all its runs
 
 A run directory is what ``run_atari.py`` / ``run_mujoco.py`` (or baselines' own code) write:
 
 * ``progress.csv`` (required): baselines-style columns, at least ``total_timesteps`` and
   ``eprewmean`` (the mean return of the last 100 finished episodes; ``nan`` before the first).
-  ``EpRewMean`` is accepted when ``eprewmean`` is absent.
+  ``EpRewMean`` is accepted when ``eprewmean`` is absent. Ray Tune's own ``progress.csv``
+  (columns ``trial_id``, ``training_iteration``) is refused.
 * ``monitor/**/*.monitor.csv`` or ``*.monitor.csv`` (optional): baselines' monitor format, a
   ``# {"t_start": ..., "env_id": ...}`` line, the header ``r,l,t``, one row per episode.
   Files of one run are merged in the order the episodes ended (``t_start + t``), as baselines'
   ``load_results`` does; resumed runs' ``monitor/resume-uNNNNN/`` files are included.
-* ``config.json`` (optional): ``env``, ``seed``, ``alg``.
+* ``config.json`` (optional): ``env``, ``seed``, ``alg``, ``variant``.
 
-The env id comes from ``config.json``, else a monitor header, else ``--env``. Run dirs of the
-same env id are seeds of one experiment.
+The env id comes from ``config.json``, else a monitor header, else ``--env``.
+
+**Sweeps.** A RUN_DIR without a ``progress.csv`` of its own is searched up to 3 levels down for
+run folders, as ``python -m baselines_acktr.sweep`` writes them (``<env>-<alg>[-variant]-seed<n>/``
+next to Ray Tune's files). A run folder there is one with a ``progress.csv`` *and* a
+``config.json`` naming the ``env``; anything else (Tune's trial folders, state files,
+checkpoints) is ignored, and a run folder's own subfolders are not searched. Run folders found
+this way with no logged row yet are left out and listed. A folder reached twice is used once.
+
+**Experiments.** Runs with the same ``(env id, alg, variant)`` are the seeds of one experiment.
+Other algs or variants of the same env are separate experiments, each with its own section,
+CSV rows and curve.
 
 **Score.** A run's score is ``eprewmean`` at the last logged row of ``progress.csv``, at that
 row's ``total_timesteps``. With monitor files the mean return of the run's last 100 monitored
 episodes is reported as well. Over seeds: mean, population standard deviation (``ddof=0``),
-min and max of the finite scores.
+min and max of the finite scores, and each seed's score.
+
+**Budgets.** At 0.5M, 1M and 2M timesteps each seed's score is ``eprewmean`` at its first row
+(in timestep order) with ``total_timesteps`` ≥ the budget. Seeds that never got there are left
+out of that budget's mean/std/min/max, and the seed count shows it. Budgets no seed reached are
+named, not tabled.
 
 **Verdict.** For each reference value ``ref`` (from ``data/paper_numbers.json``), with the
 seeds' final scores spanning ``[lo, hi]`` and ``tol = 0.10 · max(|ref|, 1)``:
@@ -30,25 +47,42 @@ reference's magnitude (at least 0.1 reward), so a single seed gets a ±10% band 
 seeds also get their own spread. Every verdict states this run's timesteps and the reference's
 budget, and says so when they differ.
 
-Writes to ``--out`` (default ``compare_out/``): ``comparison.md``, ``comparison.csv`` (one row
-per env and reference) and ``curve_<env id>.png`` per env (mean of the seeds' ``eprewmean`` on
-a common timestep grid with a min–max band, each seed thinly, the references as labelled
-horizontal lines).
+Writes to ``--out`` (default ``compare_out/``):
 
-Bad input (no run dir, a dir without ``progress.csv``, no env id, an env with no reference
-numbers, unreadable files) ends with one line ``compare: error: ...`` and exit status 2, before
-anything is written.
+* ``comparison.md``: when the runs cover two or more Atari games, a summary table in the layout
+  of the paper's Table 1 (per game: this project's mean ± std over seeds at its timesteps, paper
+  ACKTR and A2C, baselines' acktr and a2c, each ``value @ budget``, ``—`` where the JSON has
+  none); likewise for two or more MuJoCo tasks in the layout of Table 2 (paper ACKTR, A2C, TRPO,
+  baselines' trpo_mpi). Then one section per experiment: the reference table with a row per
+  seed, the verdicts, the budget table and the curve.
+* ``comparison.csv``: one row per experiment and reference, with ``alg``, ``variant`` and
+  ``seed_scores`` (``seed:score`` pairs ordered by seed, ``;``-separated).
+* ``budgets.csv``: one row per experiment and reached budget: ``env, alg, variant, budget,
+  n_seeds`` (seeds with a score there), ``n_runs`` (all seeds), ``mean, std, min, max,
+  seed_scores``.
+* ``curve_<env id>.png`` per experiment (``curve_<env id>-<alg>[-<variant>].png`` when the env
+  has several): the mean of the seeds' ``eprewmean`` on a common timestep grid with a min–max
+  band, each seed thinly, the references as labelled horizontal lines.
+
+Bad input (no run dir, a dir with neither a ``progress.csv`` nor a run folder below it, no env
+id, an env with no reference numbers, unreadable files) ends with one line
+``compare: error: ...`` and exit status 2, before anything is written.
 """
 from .command import main, parse
+from .budgets import BUDGETS, at_budget, budget_rows, score_at, write_budgets_csv
+from .discover import expand_run_dirs, find_run_dirs, is_run_dir
 from .errors import CompareError
-from .grouping import EnvResult, group_runs
+from .grouping import EnvResult, group_runs, seed_scores_text
 from .plots import curve_filename, mean_curve, plot_env
 from .references import Reference, canonical_name, load_references, references_for
 from .report import markdown, rows_for, write_csv
+from .summary import summary_markdown, summary_rows
 from .runs import Run, load_run, monitor_files, read_config, read_monitor, read_progress
 from .verdicts import fmt_num, fmt_steps, spread, tolerance, verdict, verdict_text
 
 __all__ = [
+    "BUDGETS", "at_budget", "budget_rows", "expand_run_dirs", "find_run_dirs", "is_run_dir",
+    "score_at", "seed_scores_text", "summary_markdown", "summary_rows", "write_budgets_csv",
     "CompareError", "EnvResult", "Reference", "Run", "canonical_name", "curve_filename",
     "fmt_num", "fmt_steps", "group_runs", "load_references", "load_run", "main", "markdown",
     "mean_curve", "monitor_files", "parse", "plot_env", "read_config", "read_monitor",

@@ -1,19 +1,44 @@
-"""Runs of one env id pooled as the seeds of one experiment, with its references."""
+"""Runs pooled as the seeds of one experiment, keyed by (env id, alg, variant), with the
+references of the env."""
 from dataclasses import dataclass
 
 from .errors import CompareError
+from .plots import curve_filename
 from .references import canonical_name, references_for
 from .verdicts import spread
 
 
+def seed_order(seed):
+    """Sort key for seeds: integers in order, then other values as text, unknown last."""
+    if seed is None:
+        return (2, 0, "")
+    if isinstance(seed, bool) or not isinstance(seed, (int, float)):
+        return (1, 0, str(seed))
+    return (0, seed, "")
+
+
+def seed_scores_text(pairs):
+    """``[(seed, score), ...]`` → ``'0:-20.1;1:-19.5'`` (ordered by seed, full precision)."""
+    items = sorted(pairs, key=lambda p: seed_order(p[0]))
+    return ";".join(f"{'?' if s is None else s}:{float(v)!r}" for s, v in items)
+
+
 @dataclass
 class EnvResult:
-    """The runs of one env id (its seeds), the JSON's name for it and its references."""
+    """One experiment: the runs (seeds) of one env id, alg and variant, the JSON's name for the
+    env and its references. ``split``: the env has other experiments in this comparison."""
 
     env_id: str
     name: str
     runs: list
     refs: list
+    alg: object = None
+    variant: object = None
+    split: bool = False
+    curve_file: str = ""
+
+    def __post_init__(self):
+        self.curve_file = self.curve_file or curve_filename(self.file_stem)
 
     @property
     def score(self):
@@ -27,28 +52,59 @@ class EnvResult:
     def steps(self):
         return min(r.final_timesteps for r in self.runs), max(r.final_timesteps for r in self.runs)
 
+    @property
+    def kind_text(self):
+        """``'alg acktr, variant paper'`` (``'alg ?'`` when config.json does not say)."""
+        text = f"alg {'?' if self.alg is None else self.alg}"
+        return text + ("" if self.variant is None else f", variant {self.variant}")
+
+    @property
+    def label(self):
+        """The env id, with alg and variant when the env has several experiments here."""
+        return f"{self.env_id} ({self.kind_text})" if self.split else self.env_id
+
+    @property
+    def file_stem(self):
+        if not self.split:
+            return self.env_id
+        parts = [self.env_id, "noalg" if self.alg is None else str(self.alg)]
+        return "-".join(parts + ([] if self.variant is None else [str(self.variant)]))
+
     def seeds_text(self):
         return ", ".join("?" if r.seed is None else str(r.seed) for r in self.runs)
 
+    def by_seed(self):
+        """The runs ordered by seed."""
+        return sorted(self.runs, key=lambda r: seed_order(r.seed))
+
+    def seed_scores(self):
+        """Each seed's final score, ``'0:14.0;1:16.0'``."""
+        return seed_scores_text([(r.seed, r.final_score) for r in self.runs])
+
 
 def group_runs(runs, data):
-    """Group runs by env id (first-seen order) and attach the references."""
+    """Group runs by (env id, alg, variant), in first-seen order, and attach the references.
+    Runs with the same key are seeds of one experiment; another alg or variant of the same env
+    is another experiment."""
     groups = {}
     for run in runs:
-        groups.setdefault(run.env_id, []).append(run)
-    out = []
-    for env_id, members in groups.items():
-        kinds = sorted({f"alg={r.alg} variant={r.variant}" for r in members})
-        if len(kinds) > 1:
-            raise CompareError(
-                f"the {env_id} runs were made with different algorithms or variants "
-                f"({'; '.join(kinds)}): they are not seeds of one experiment; "
-                f"compare them in separate invocations (--out DIR for each)")
+        groups.setdefault((run.env_id, run.alg, run.variant), []).append(run)
+    per_env = {}
+    for env_id, _, _ in groups:
+        per_env[env_id] = per_env.get(env_id, 0) + 1
+    out, files = [], set()
+    for (env_id, alg, variant), members in groups.items():
         name, refs = references_for(env_id, data)
         if not refs:
             raise CompareError(
                 f"no reference numbers for env {env_id!r} (looked up as "
                 f"{canonical_name(env_id)!r}; "
                 f"see baselines_acktr/compare/data/paper_numbers.json)")
-        out.append(EnvResult(env_id, name, members, refs))
+        res = EnvResult(env_id, name, members, refs, alg, variant, per_env[env_id] > 1)
+        stem, i = res.file_stem, 1
+        while res.curve_file in files:  # two ids the file name spells alike
+            i += 1
+            res.curve_file = curve_filename(f"{stem}-{i}")
+        files.add(res.curve_file)
+        out.append(res)
     return out

@@ -1,4 +1,4 @@
-"""The learning-curve PNG of one env: the seeds, their mean and the references."""
+"""The learning-curve PNG of one experiment: the seeds, their mean and the references."""
 import re
 
 import numpy as np
@@ -8,9 +8,10 @@ from .verdicts import fmt_num, fmt_steps
 GRID_POINTS = 200        # common timestep grid of the mean curve
 
 
-def curve_filename(env_id):
-    """The PNG's file name for ``env_id`` (unsafe characters become ``_``)."""
-    return "curve_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", env_id) + ".png"
+def curve_filename(stem):
+    """The PNG's file name for an env id, or ``<env id>-<alg>-<variant>`` when the env has
+    several experiments (unsafe characters become ``_``)."""
+    return "curve_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", stem) + ".png"
 
 
 def mean_curve(runs, points=GRID_POINTS):
@@ -32,7 +33,7 @@ def mean_curve(runs, points=GRID_POINTS):
 
 
 def plot_env(res, path):
-    """Learning-curve PNG of one env (Agg backend: no display needed)."""
+    """Learning-curve PNG of one experiment (Agg backend: no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -40,11 +41,12 @@ def plot_env(res, path):
 
     fig, ax = plt.subplots(figsize=(9, 5.5))
     try:
-        for r in res.runs:
-            ok = np.isfinite(r.eprewmean)
-            ax.plot(r.timesteps[ok], r.eprewmean[ok], color="tab:blue", alpha=0.35, lw=0.8)
-        curve = mean_curve(res.runs)
         n = len(res.runs)
+        for i, r in enumerate(res.runs):
+            ok = np.isfinite(r.eprewmean)
+            ax.plot(r.timesteps[ok], r.eprewmean[ok], color="tab:blue", alpha=0.35, lw=0.8,
+                    label="each seed" if i == 0 and n > 1 else None)
+        curve = mean_curve(res.runs)
         if curve is not None:
             grid, mean, lo, hi = curve
             ax.plot(grid, mean, color="tab:blue", lw=2,
@@ -66,7 +68,7 @@ def plot_env(res, path):
         t_lo, t_hi = res.steps
         ax.set_xlabel("timesteps (this project's runs; reference lines are at their own budgets)")
         ax.set_ylabel("episode reward (mean of last 100 episodes)")
-        ax.set_title(f"{res.env_id}: {n} run{'s' if n > 1 else ''} to {fmt_steps(t_hi)} "
+        ax.set_title(f"{res.label}: {n} run{'s' if n > 1 else ''} to {fmt_steps(t_hi)} "
                      f"timesteps vs published values")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")

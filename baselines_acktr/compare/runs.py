@@ -12,6 +12,7 @@ from .errors import CompareError
 
 LAST_EPISODES = 100      # monitor score: mean of the last 100 episodes (as eprewmean)
 HUMAN_WINDOW = 100       # episodes-to-level: first N with mean(r[N..N+99]) >= level
+TUNE_COLUMNS = {"trial_id", "training_iteration"}  # in Ray Tune's own progress.csv only
 
 
 @dataclass
@@ -68,6 +69,9 @@ def read_progress(path):
             rows = list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise CompareError(f"cannot read {path}: {exc}") from None
+    if TUNE_COLUMNS <= set(header):
+        raise CompareError(f"{path} is Ray Tune's progress.csv (columns "
+                           f"{', '.join(sorted(TUNE_COLUMNS))}), not the training run's")
     if "total_timesteps" not in header:
         raise CompareError(f"{path} has no total_timesteps column (columns: {', '.join(header)})")
     score_col = "eprewmean" if "eprewmean" in header else (

@@ -23,7 +23,6 @@ baselines one it is reused (``MaxAndSkipObservation``, ``TransformReward``,
 ``TimeLimit``); everywhere else gymnasium's counterpart behaves differently and
 the baselines behaviour is ported; each class says why.
 """
-import math
 import os
 from collections import deque
 

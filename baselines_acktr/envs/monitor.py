@@ -48,7 +48,7 @@ class Monitor(gym.Wrapper):
             if not path.endswith(self.EXT):
                 path = os.path.join(path, self.EXT) if os.path.isdir(path) else path + "." + self.EXT
             self.filename = path
-            self._file = open(path, "wt")
+            self._file = open(path, "w")
             env_id = env.spec.id if env.spec is not None else None
             self._file.write("# {} \n".format(json.dumps({"t_start": self.tstart, "env_id": env_id})))
             self._writer = csv.DictWriter(self._file, fieldnames=("r", "l", "t"))

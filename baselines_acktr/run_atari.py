@@ -1,0 +1,78 @@
+"""Train ACKTR (or A2C) on Atari with baselines' protocol; ports baselines ``run.py`` for Atari.
+
+    python run_atari.py                                  # ACKTR on Pong, 10M timesteps
+    python run_atari.py --env BreakoutNoFrameskip-v4 --num_env 16 --num_timesteps 2e6
+    python run_atari.py --load_path logs/PongNoFrameskip-v4-acktr-seed0/checkpoints   # resume
+    python run_atari.py --play --load_path logs/PongNoFrameskip-v4-acktr-seed0/checkpoints
+
+Environments: ``NoFrameskip-v4`` ids, noop reset (30), max-and-skip 4, episodic
+life, fire reset, 84×84 gray, reward clipping and a 4-frame stack (zero-padded
+after each done, as baselines' ``VecFrameStack``), one subprocess per env, env
+``i`` seeded ``seed + i``; ``monitor/*.monitor.csv`` record whole games with
+unclipped scores.  Hyperparameters are the paper's / baselines' defaults:
+ACKTR lr 0.25, kfac_clip 0.001, 32 envs × 20 steps; A2C lr 7e-4, 16 envs × 5 steps.
+"""
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from . import cli  # noqa: E402
+
+PROG = "run_atari.py"
+ALG_DEFAULTS = {"acktr": dict(lr=0.25, nsteps=20, num_env=32),
+                "a2c": dict(lr=7e-4, nsteps=5, num_env=16)}
+
+
+def parse(argv):
+    p = cli.base_parser(PROG, "Train ACKTR/A2C on Atari (baselines' protocol).",
+                        "PongNoFrameskip-v4", int(10e6))
+    p.add_argument("--alg", choices=sorted(ALG_DEFAULTS), default="acktr")
+    p.add_argument("--num_env", type=cli.positive_int, default=None,
+                   help="parallel envs (default 32 for acktr, 16 for a2c)")
+    p.add_argument("--vec", choices=["async", "sync"], default="async",
+                   help="envs in subprocesses (async, default) or in this process")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse(sys.argv[1:] if argv is None else argv)
+    from .envs import atari_wrappers
+    from .common.policies import Policy
+
+    hyper = ALG_DEFAULTS[args.alg]
+    num_env = args.num_env or hyper["num_env"]
+    try:
+        atari_wrappers.check_atari_id(args.env)
+        probe = atari_wrappers.wrap_deepmind(atari_wrappers.make_atari(args.env), frame_stack=True)
+    except ValueError as exc:
+        cli.fail(PROG, str(exc))
+    nact = int(probe.action_space.n)
+    obs_shape = probe.observation_space.shape
+    probe.close()
+    config = dict(env=args.env, alg=args.alg, network="cnn", seed=args.seed, num_env=num_env,
+                  nsteps=hyper["nsteps"], lr=hyper["lr"], gamma=0.99)
+
+    def build(total=args.num_timesteps):
+        policy = Policy(obs_shape, ("discrete", nact), network="cnn", seed=args.seed)
+        return cli.build_model(args.alg, policy, num_env, total, hyper["nsteps"], ent_coef=0.01,
+                           vf_coef=0.5, lr=hyper["lr"], max_grad_norm=0.5, lrschedule="linear",
+                           seed=args.seed)
+
+    if args.play:
+        def make_play_env():
+            env = atari_wrappers.make_atari(args.env, render_mode="rgb_array")
+            env = atari_wrappers.Monitor(env)
+            return atari_wrappers.wrap_deepmind(env, frame_stack=True, frame_stack_pad="zeros")
+
+        return cli.play(PROG, args, build, make_play_env, args.play_episodes)
+
+    def make_env(monitor_dir):
+        return atari_wrappers.make_atari_env(args.env, num_env, args.seed,
+                                             monitor_dir=monitor_dir, vec=args.vec)
+
+    return cli.train(PROG, args, config, build, make_env)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Games × seeds on Ray Tune (``python -m baselines_acktr.sweep``); see :mod:`.command`."""

@@ -1,0 +1,172 @@
+"""``python -m baselines_acktr.sweep``: games × seeds on Ray Tune.
+
+    python -m baselines_acktr.sweep --envs PongNoFrameskip-v4 BreakoutNoFrameskip-v4 \\
+        --seeds 0 1 2 --num_timesteps 10e6 --storage sweeps --name atari
+    python -m baselines_acktr.sweep --envs Hopper-v5 HalfCheetah-v5 --variant paper \\
+        --seeds 0 1 2 --num_timesteps 1e6 --name mujoco -- --save_interval 10
+    python -m baselines_acktr.sweep ... --name atari --resume        # after Ctrl-C or a crash
+    python -m baselines_acktr.compare sweeps/atari                   # pooled over seeds
+
+One trial per (env, seed), each an ordinary run folder
+``<storage>/<name>/runs/<env>-<alg>-seed<seed>/`` written by ``run_atari.py`` (Atari
+ids) or ``run_mujoco.py`` (other ids); arguments after ``--`` go to every
+trial's run script.  The console shows Tune's live table of trials
+(timesteps, eprewmean, fps).  A trial whose process dies restarts from its
+last checkpoint, up to ``--max_failures`` times; ``--resume`` continues an
+interrupted sweep and skips the trials that finished.
+
+Ray: with no ``--address`` a local Ray is started with this machine's CPUs;
+``--address auto`` joins the cluster this node belongs to, ``--address
+ray://HOST:10001`` a remote one (then give ``--storage`` a path every node
+shares, e.g. NFS, so that run folders and checkpoints survive a lost node).
+Bad input (unknown env, a variant for an Atari env, unreachable address) is
+one line and exit status 2.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from ..common.cmd_util import Parser, fail, non_negative_int, positive_int
+
+PROG = "sweep"
+ALGS = ("acktr", "a2c")
+VARIANTS = ("master", "paper")
+
+
+def parse(argv):
+    argv = list(argv)
+    extra = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1:]
+    p = Parser(prog=PROG, description="Games × seeds of run_atari.py / run_mujoco.py on Ray Tune.")
+    p.add_argument("--envs", nargs="+", required=True, metavar="ENV_ID")
+    p.add_argument("--seeds", nargs="+", type=non_negative_int, required=True, metavar="SEED")
+    p.add_argument("--alg", choices=ALGS, default="acktr")
+    p.add_argument("--variant", choices=VARIANTS, default=None,
+                   help="MuJoCo: baselines master (default) or the paper's old_acktr_cont")
+    p.add_argument("--num_timesteps", type=positive_int, required=True)
+    p.add_argument("--stop_timesteps", type=positive_int, default=None,
+                   help="stop every trial here, keeping the schedule of --num_timesteps")
+    p.add_argument("--cpus_per_trial", type=float, default=None,
+                   help="CPUs a trial reserves (default: all of a local Ray's, one trial at a time)")
+    p.add_argument("--gpus_per_trial", type=float, default=0.0)
+    p.add_argument("--address", default=None, help="Ray cluster: 'auto' or 'ray://host:port'")
+    p.add_argument("--storage", default="sweeps", help="where sweeps live (default sweeps/)")
+    p.add_argument("--name", default="sweep", help="this sweep's folder under --storage")
+    p.add_argument("--max_failures", type=non_negative_int, default=3,
+                   help="restarts of a trial whose process died (default 3)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted sweep --name (finished trials are skipped)")
+    args = p.parse_args(argv)
+    args.extra_args = extra
+    return args
+
+
+def trials_of(args, sweep_dir):
+    """One trial description per (env, seed); ValueError for an env this cannot train."""
+    from ..envs import check_atari_id, check_env_id
+
+    trials = []
+    for env_id in args.envs:
+        if "NoFrameskip" in env_id:
+            check_atari_id(env_id)
+            if args.variant is not None:
+                raise ValueError(f"--variant is for MuJoCo envs, not {env_id}")
+            module, alg, tag = "baselines_acktr.run_atari", args.alg, args.alg
+        else:
+            check_env_id(env_id)
+            if args.alg != "acktr":
+                raise ValueError(f"run_mujoco.py trains acktr only, not --alg {args.alg}")
+            variant = args.variant or "master"
+            module, alg = "baselines_acktr.run_mujoco", "acktr" if variant == "master" else \
+                "acktr_cont"
+            tag = f"acktr-{variant}"
+        extra = list(args.extra_args)
+        if module.endswith("run_atari"):
+            extra = ["--alg", alg] + extra
+        elif args.variant is not None:
+            extra = ["--variant", args.variant] + extra
+        for seed in args.seeds:
+            name = f"{env_id}-{tag}-seed{seed}"
+            trials.append(dict(name=name, env=env_id, seed=seed, alg=alg, module=module,
+                               num_timesteps=args.num_timesteps,
+                               stop_timesteps=args.stop_timesteps, extra_args=extra,
+                               run_dir=os.path.join(sweep_dir, "runs", name)))
+    names = [t["name"] for t in trials]
+    if len(set(names)) != len(names):
+        raise ValueError("an env or seed is listed twice")
+    return trials
+
+
+def _tune_can_restore(sweep_dir):
+    from ray import tune
+
+    return os.path.isdir(sweep_dir) and tune.Tuner.can_restore(sweep_dir)
+
+
+def _init_ray(address):
+    import ray
+
+    try:
+        if address is None:
+            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+        else:
+            ray.init(address=address, log_to_driver=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or ["no answer"])[0]
+        fail(PROG, f"cannot reach Ray at --address {address}: {first}")
+
+
+def main(argv=None):
+    args = parse(sys.argv[1:] if argv is None else argv)
+    storage = os.path.abspath(args.storage)
+    sweep_dir = os.path.join(storage, args.name)
+    try:
+        trials = trials_of(args, sweep_dir)
+    except ValueError as exc:
+        fail(PROG, str(exc))
+    if args.resume and not _tune_can_restore(sweep_dir):
+        fail(PROG, f"--resume: no sweep to resume at {sweep_dir}")
+    if not args.resume and _tune_can_restore(sweep_dir):
+        fail(PROG, f"a sweep already exists at {sweep_dir}; add --resume or choose another --name")
+
+    from ray import tune
+
+    from .trial import train_trial
+
+    _init_ray(args.address)
+    cpus = args.cpus_per_trial
+    if cpus is None:
+        import ray
+
+        cpus = max(1.0, float(ray.cluster_resources().get("CPU", 1.0)))
+    trainable = tune.with_resources(train_trial, {"cpu": cpus, "gpu": args.gpus_per_trial})
+    param_space = {"trial": tune.grid_search(trials)}
+    if args.resume:
+        tuner = tune.Tuner.restore(sweep_dir, trainable, resume_unfinished=True,
+                                   resume_errored=True, param_space=param_space)
+    else:
+        reporter = tune.CLIReporter(metric_columns=["timesteps", "eprewmean", "fps"],
+                                    parameter_columns={"trial/env": "env", "trial/seed": "seed"},
+                                    max_report_frequency=30)
+        tuner = tune.Tuner(
+            trainable, param_space=param_space,
+            tune_config=tune.TuneConfig(trial_dirname_creator=lambda t: t.config["trial"]["name"],
+                                        trial_name_creator=lambda t: t.config["trial"]["name"]),
+            run_config=tune.RunConfig(
+                name=args.name, storage_path=storage, progress_reporter=reporter,
+                failure_config=tune.FailureConfig(max_failures=args.max_failures),
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=2)))
+    results = tuner.fit()
+    failed = [r for r in results if r.error is not None]
+    for r in results:
+        trial = r.config["trial"]
+        m = r.metrics or {}
+        state = "error" if r.error is not None else "done"
+        print(f"{trial['name']}: {state}, {int(m.get('timesteps', 0) or 0)} timesteps, "
+              f"eprewmean {m.get('eprewmean', float('nan')):.2f}; run folder {trial['run_dir']}")
+    print(f"sweep {sweep_dir}: {len(results) - len(failed)} of {len(results)} trials finished; "
+          f"compare with: python -m baselines_acktr.compare {sweep_dir}")
+    return 1 if failed else 0
