@@ -37,13 +37,14 @@ def parse(argv):
 
 def main(argv=None):
     args = parse(sys.argv[1:] if argv is None else argv)
+    from . import envs
     from .envs import atari_wrappers
     from .common.policies import Policy
 
     hyper = ALG_DEFAULTS[args.alg]
     num_env = args.num_env or hyper["num_env"]
     try:
-        atari_wrappers.check_atari_id(args.env)
+        envs.check_atari_id(args.env)
         probe = atari_wrappers.wrap_deepmind(atari_wrappers.make_atari(args.env), frame_stack=True)
     except ValueError as exc:
         cli.fail(PROG, str(exc))
@@ -62,13 +63,13 @@ def main(argv=None):
     if args.play:
         def make_play_env():
             env = atari_wrappers.make_atari(args.env, render_mode="rgb_array")
-            env = atari_wrappers.Monitor(env)
+            env = envs.Monitor(env)
             return atari_wrappers.wrap_deepmind(env, frame_stack=True, frame_stack_pad="zeros")
 
         return cli.play(PROG, args, build, make_play_env, args.play_episodes)
 
     def make_env(monitor_dir):
-        return atari_wrappers.make_atari_env(args.env, num_env, args.seed,
+        return envs.make_atari_env(args.env, num_env, args.seed,
                                              monitor_dir=monitor_dir, vec=args.vec)
 
     return cli.train(PROG, args, config, build, make_env)

@@ -30,7 +30,7 @@ def main():
     args = ap.parse_args()
 
     from baselines_acktr.acktr import Model
-    from baselines_acktr.envs.atari_wrappers import make_atari_env
+    from baselines_acktr.envs import make_atari_env
     from baselines_acktr.common.policies import Policy
     from baselines_acktr.common.runner import Runner
 

@@ -9,17 +9,15 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
+from baselines_acktr.envs import Monitor, episode_infos, make_atari_env
 from baselines_acktr.envs.atari_wrappers import (
     ClipRewardEnv,
-    FrameStack,
     FireResetEnv,
+    FrameStack,
     MaxAndSkipEnv,
-    Monitor,
     NoopResetEnv,
     WarpFrame,
-    episode_infos,
     make_atari,
-    make_atari_env,
     resize_area,
     rgb_to_gray,
     wrap_deepmind,

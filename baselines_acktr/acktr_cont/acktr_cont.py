@@ -6,7 +6,7 @@ import gymnasium as gym
 
 from ..common.train_loop import seed_everything
 from ..envs.monitor import Monitor
-from ..envs.vec_env import check_env_id
+from ..envs.registry import check_env_id
 from .learner import ContLearner
 
 

@@ -19,11 +19,19 @@ The branch's tensors, as methods:
   :meth:`GaussianMlpPolicy.act`;
 * ``policy.compute_kl`` (``mean KL(old ‖ new)`` with the branch's
   ``kl_div``): :meth:`GaussianMlpPolicy.compute_kl`.
+
+The density and sampling are tensorflow-probability's (same law as the
+branch's formulas); the KL stays the branch's own: its ``1e-8`` in the
+denominator makes it differ from tfp's ``kl_divergence``.
 """
 import numpy as np
 import tensorflow as tf
+import tensorflow_probability as tfp
 
+from ..common.distributions import stateless_seed
 from .layers import ExpLogStd, NormcDense
+
+tfd = tfp.distributions
 
 HIDDEN = 64
 
@@ -77,13 +85,16 @@ class GaussianMlpPolicy(tf.Module):
         mean_na, std_na = self.mean_std(ob_no, capture)
         return tf.concat([mean_na, std_na], 1)
 
-    def logprob(self, ac_dist, ac_na):
-        """Log-density of ``ac_na`` under ``ac_dist`` (the branch's ``logprob_n`` formula)."""
+    def distribution(self, ac_dist):
+        """The diagonal Gaussian ``ac_dist = [mean, std]`` describes (tfp)."""
         d = self.ac_dim
-        mean, std = ac_dist[:, :d], ac_dist[:, d:]
-        return (-tf.reduce_sum(tf.math.log(std), axis=1)
-                - 0.5 * np.float32(np.log(2.0 * np.pi)) * d
-                - 0.5 * tf.reduce_sum(tf.square(mean - ac_na) / tf.square(std), axis=1))
+        return tfd.Independent(tfd.Normal(loc=ac_dist[:, :d], scale=ac_dist[:, d:]),
+                               reinterpreted_batch_ndims=1)
+
+    def logprob(self, ac_dist, ac_na):
+        """Log-density of ``ac_na`` under ``ac_dist``: the branch's ``logprob_n``
+        (``−Σ log σ − ½ d log 2π − ½ Σ (μ − a)²/σ²``), as tfp's ``log_prob``."""
+        return self.distribution(ac_dist).log_prob(ac_na)
 
     def losses(self, ob_no, ac_na, adv_n, capture=None):
         """``(surr, surr_sampled)``: ``−mean(adv · logp(a))`` and the sampled
@@ -95,9 +106,9 @@ class GaussianMlpPolicy(tf.Module):
 
     def _act_impl(self, ob_no):
         ac_dist = self.ac_dist(ob_no)
-        d = self.ac_dim
-        sampled = self.sample_rng.normal(tf.shape(ac_dist[:, d:])) * ac_dist[:, d:] + ac_dist[:, :d]
-        return sampled, ac_dist, self.logprob(ac_dist, sampled)
+        dist = self.distribution(ac_dist)
+        sampled = dist.sample(seed=stateless_seed(self.sample_rng))
+        return sampled, ac_dist, dist.log_prob(sampled)
 
     def act(self, ob):
         """One observation (``[2·ob_dim]``) → ``(ac, ac_dist, logp)`` as numpy; ports ``act``."""

@@ -15,8 +15,6 @@ import json
 import os
 import shutil
 
-import tensorflow as tf
-
 LATEST = "latest"
 PREFIX = "ckpt"
 
@@ -33,6 +31,8 @@ class Checkpointer:
         self.keep = int(keep)
 
     def _checkpoint(self):
+        import tensorflow as tf
+
         return tf.train.Checkpoint(**self.trackables)
 
     def save(self, update, timesteps=None):
@@ -82,6 +82,8 @@ class Checkpointer:
                 raise CheckpointError(
                     f"checkpoint {ckpt_dir} was made with {key}={saved[key]!r}, "
                     f"this run has {key}={self.config[key]!r}")
+        import tensorflow as tf
+
         try:
             self._checkpoint().read(os.path.join(ckpt_dir, PREFIX)).assert_existing_objects_matched()
         except (ValueError, AssertionError, tf.errors.OpError) as exc:

@@ -6,9 +6,10 @@ This package (``vec_normalize`` aside) imports no TensorFlow: env worker subproc
 import it to unpickle their env builders, and must start fast and stay free of TF
 (MuJoCo's EGL renderer crashes in a process that has loaded it).
 """
-from .atari_wrappers import check_atari_id, make_atari, make_atari_env, wrap_deepmind
+from .atari_wrappers import make_atari, wrap_deepmind
 from .monitor import Monitor
-from .vec_env import ClipActions, check_env_id, episode_infos, make_vec_env, vector_env
+from .registry import check_atari_id, check_env_id
+from .vec_env import ClipActions, episode_infos, make_atari_env, make_vec_env, vector_env
 
 __all__ = ["ClipActions", "Monitor", "check_atari_id", "check_env_id", "episode_infos",
            "make_atari", "make_atari_env", "make_vec_env", "vector_env", "wrap_deepmind"]

@@ -23,7 +23,6 @@ baselines one it is reused (``MaxAndSkipObservation``, ``TransformReward``,
 ``TimeLimit``); everywhere else gymnasium's counterpart behaves differently and
 the baselines behaviour is ported; each class says why.
 """
-import os
 from collections import deque
 
 import gymnasium as gym
@@ -32,8 +31,7 @@ from gymnasium import spaces
 from gymnasium.wrappers import MaxAndSkipObservation, TimeLimit, TransformReward
 
 from .cv2_port import resize_area, rgb_to_gray
-from .monitor import Monitor
-from .vec_env import SeedOnFirstReset, check_env_id, check_vec_args, episode_infos, vector_env
+from .registry import check_atari_id
 
 try:  # OpenCV is optional: WarpFrame falls back to an exact numpy port of what it uses.
     import cv2
@@ -51,11 +49,8 @@ __all__ = [
     "ScaledFloatFrame",
     "ClipRewardEnv",
     "FrameStack",
-    "Monitor",
     "make_atari",
     "wrap_deepmind",
-    "make_atari_env",
-    "episode_infos",
     "rgb_to_gray",
     "resize_area",
 ]
@@ -336,18 +331,6 @@ class FrameStack(gym.Wrapper):
 # --------------------------------------------------------------------------- #
 # Builders
 # --------------------------------------------------------------------------- #
-def check_atari_id(env_id):
-    """ValueError unless ``env_id`` is a registered ``NoFrameskip`` id."""
-    if "NoFrameskip" not in env_id:
-        raise ValueError(
-            f"make_atari needs a NoFrameskip env id (frame skipping is done by MaxAndSkipEnv), got {env_id!r}"
-        )
-    import ale_py
-
-    gym.register_envs(ale_py)
-    check_env_id(env_id)
-
-
 def make_atari(env_id, max_episode_steps=None, render_mode=None):
     """Port of baselines ``atari_wrappers.make_atari``.
 
@@ -389,71 +372,3 @@ def wrap_deepmind(env, episode_life=True, clip_rewards=True, frame_stack=False, 
     if frame_stack:
         env = FrameStack(env, 4, pad=frame_stack_pad)
     return env
-
-
-def _make_env_fn(env_id, rank, seed, monitor_dir, max_episode_steps, wrapper_kwargs):
-    def make():
-        env = make_atari(env_id, max_episode_steps=max_episode_steps)
-        filename = os.path.join(monitor_dir, str(rank)) if monitor_dir is not None else None
-        env = Monitor(env, filename)
-        env = wrap_deepmind(env, **wrapper_kwargs)
-        if seed is not None:
-            env = SeedOnFirstReset(env, seed + rank)
-        return env
-
-    return make
-
-
-def make_atari_env(
-    env_id,
-    num_env,
-    seed,
-    start_index=0,
-    monitor_dir=None,
-    vec="async",
-    *,
-    max_episode_steps=None,
-    wrapper_kwargs=None,
-    context="spawn",
-):
-    """Port of baselines ``cmd_util.make_vec_env`` for Atari (``make_env``
-    with ``env_type='atari'``).
-
-    Env of rank ``r = start_index + i`` (i = 0..num_env-1) is
-    ``wrap_deepmind(Monitor(make_atari(env_id), monitor_dir/<r>.monitor.csv))``
-    (no file without ``monitor_dir``).  Returns a gymnasium
-    ``AsyncVectorEnv`` (one subprocess per env, ``context`` as multiprocessing
-    start method, 'spawn' like baselines' ``SubprocVecEnv``) for
-    ``vec='async'`` or a ``SyncVectorEnv`` for ``vec='sync'``, both with
-    ``autoreset_mode=AutoresetMode.SAME_STEP``: as in baselines' VecEnvs, the
-    observation returned on the step that ends an episode is already the
-    first one of the next episode (the last one is in
-    ``infos['final_obs']``; use :func:`episode_infos` to read the Monitor
-    records).
-
-    Seeding (replaces baselines' ``env.seed(seed + rank)``): each env's
-    action space is seeded with ``seed + r`` when it is built, and the env's
-    first reset is given ``seed + r`` if the caller passes no seed, so
-    ``envs.reset()`` is the same as ``envs.reset(seed=seed + start_index)``
-    (gymnasium gives seed ``s + i`` to env ``i``).  The batched
-    ``envs.action_space`` is seeded with ``seed + start_index``.
-    ``seed=None`` leaves everything unseeded.  Global RNGs (numpy, TF) are
-    not touched here.
-
-    Unknown ids and ids without ``NoFrameskip`` raise ValueError.
-    ``max_episode_steps`` and ``wrapper_kwargs`` are passed to
-    :func:`make_atari` and :func:`wrap_deepmind`.
-    """
-    check_vec_args(num_env, vec)
-    check_atari_id(env_id)
-    if monitor_dir is not None:
-        os.makedirs(monitor_dir, exist_ok=True)
-    # baselines run.py: wrap_deepmind without stacking, then VecFrameStack(env, 4)
-    wrapper_kwargs = dict(dict(frame_stack=True, frame_stack_pad="zeros"), **(wrapper_kwargs or {}))
-    env_fns = [
-        _make_env_fn(env_id, start_index + i, seed, monitor_dir, max_episode_steps, wrapper_kwargs)
-        for i in range(num_env)
-    ]
-    return vector_env(env_fns, vec, seed, start_index, context)
-
-

@@ -14,7 +14,9 @@ import os
 import gymnasium as gym
 import numpy as np
 
+from . import atari_wrappers
 from .monitor import Monitor
+from .registry import check_atari_id, check_env_id
 
 
 class SeedOnFirstReset(gym.Wrapper):
@@ -64,15 +66,6 @@ def vector_env(env_fns, vec="async", seed=None, start_index=0, context="spawn"):
     if seed is not None:
         envs.action_space.seed(seed + start_index)
     return envs
-
-
-def check_env_id(env_id):
-    """ValueError with a one-line message unless ``env_id`` is registered."""
-    try:
-        gym.spec(env_id)
-    except gym.error.Error as exc:
-        reason = (str(exc).splitlines() or [""])[0]
-        raise ValueError(f"unknown environment id {env_id!r}: {reason}") from exc
 
 
 def make_vec_env(env_id, num_env, seed, start_index=0, monitor_dir=None, vec="sync",
@@ -152,3 +145,74 @@ def episode_infos(infos):
         found.extend(_records_from(final))
     found.sort(key=lambda pair: pair[0])
     return [record for _, record in found]
+
+
+# --------------------------------------------------------------------------- #
+# Atari (the Atari branch of baselines' cmd_util.make_vec_env)
+# --------------------------------------------------------------------------- #
+def _make_env_fn(env_id, rank, seed, monitor_dir, max_episode_steps, wrapper_kwargs):
+    def make():
+        env = atari_wrappers.make_atari(env_id, max_episode_steps=max_episode_steps)
+        filename = os.path.join(monitor_dir, str(rank)) if monitor_dir is not None else None
+        env = Monitor(env, filename)
+        env = atari_wrappers.wrap_deepmind(env, **wrapper_kwargs)
+        if seed is not None:
+            env = SeedOnFirstReset(env, seed + rank)
+        return env
+
+    return make
+
+
+def make_atari_env(
+    env_id,
+    num_env,
+    seed,
+    start_index=0,
+    monitor_dir=None,
+    vec="async",
+    *,
+    max_episode_steps=None,
+    wrapper_kwargs=None,
+    context="spawn",
+):
+    """Port of baselines ``cmd_util.make_vec_env`` for Atari (``make_env``
+    with ``env_type='atari'``).
+
+    Env of rank ``r = start_index + i`` (i = 0..num_env-1) is
+    ``wrap_deepmind(Monitor(make_atari(env_id), monitor_dir/<r>.monitor.csv))``
+    (no file without ``monitor_dir``).  Returns a gymnasium
+    ``AsyncVectorEnv`` (one subprocess per env, ``context`` as multiprocessing
+    start method, 'spawn' like baselines' ``SubprocVecEnv``) for
+    ``vec='async'`` or a ``SyncVectorEnv`` for ``vec='sync'``, both with
+    ``autoreset_mode=AutoresetMode.SAME_STEP``: as in baselines' VecEnvs, the
+    observation returned on the step that ends an episode is already the
+    first one of the next episode (the last one is in
+    ``infos['final_obs']``; use :func:`episode_infos` to read the Monitor
+    records).
+
+    Seeding (replaces baselines' ``env.seed(seed + rank)``): each env's
+    action space is seeded with ``seed + r`` when it is built, and the env's
+    first reset is given ``seed + r`` if the caller passes no seed, so
+    ``envs.reset()`` is the same as ``envs.reset(seed=seed + start_index)``
+    (gymnasium gives seed ``s + i`` to env ``i``).  The batched
+    ``envs.action_space`` is seeded with ``seed + start_index``.
+    ``seed=None`` leaves everything unseeded.  Global RNGs (numpy, TF) are
+    not touched here.
+
+    Unknown ids and ids without ``NoFrameskip`` raise ValueError.
+    ``max_episode_steps`` and ``wrapper_kwargs`` are passed to
+    :func:`make_atari` and :func:`wrap_deepmind`.
+    """
+    check_vec_args(num_env, vec)
+    check_atari_id(env_id)
+    if monitor_dir is not None:
+        os.makedirs(monitor_dir, exist_ok=True)
+    # baselines run.py: wrap_deepmind without stacking, then VecFrameStack(env, 4)
+    wrapper_kwargs = dict(dict(frame_stack=True, frame_stack_pad="zeros"), **(wrapper_kwargs or {}))
+    env_fns = [
+        _make_env_fn(env_id, start_index + i, seed, monitor_dir, max_episode_steps, wrapper_kwargs)
+        for i in range(num_env)
+    ]
+    return vector_env(env_fns, vec, seed, start_index, context)
+
+
