@@ -4,7 +4,9 @@ In the spirit of baselines' ``run.py``: flags ``--env --num_timesteps --seed
 --alg --log_path --save_path --save_interval --load_path --play``.  A run
 directory (``--log_path``, default ``logs/<env>-<alg>-seed<seed>``) gets
 ``config.json``, ``progress.csv``, ``monitor/*.monitor.csv``, TensorBoard
-events under ``tb/`` and checkpoints under ``checkpoints/`` (``--save_path``).
+events under ``tb/``, checkpoints under ``checkpoints/`` (``--save_path``) and,
+when the run ends, ``status.json`` (``finished``, ``interrupted`` or ``failed``,
+with the updates and timesteps done).
 
 Bad input (unknown or wrong kind of env, non-positive numbers, a missing or
 mismatched checkpoint) ends with one line ``<prog>: error: ...`` and exit
@@ -64,6 +66,18 @@ def build_model(alg, policy, nenvs, total_timesteps, nsteps, ent_coef, vf_coef, 
                         vf_coef=vf_coef, max_grad_norm=max_grad_norm, lr=lr,
                         lrschedule=lrschedule, seed=seed)
     raise ValueError(f"alg must be 'acktr' or 'a2c', got {alg!r}")
+
+
+STATUS = "status.json"  # a run folder's state: finished, interrupted or failed, with counts
+
+
+def read_status(log_path):
+    """A run folder's ``status.json`` (None while it runs or if it never ended cleanly)."""
+    try:
+        with open(os.path.join(log_path, STATUS)) as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
 
 
 def default_log_path(args):
@@ -186,6 +200,8 @@ def train(prog, args, config, build, make_env):
         fail(prog, str(exc))
 
     os.makedirs(log_path, exist_ok=True)
+    if os.path.exists(os.path.join(log_path, STATUS)):
+        os.remove(os.path.join(log_path, STATUS))  # running again
     write_json_atomic(os.path.join(log_path, "config.json"),
                       dict(config, log_path=log_path, save_path=save_path,
                            num_timesteps=args.num_timesteps, stop_timesteps=args.stop_timesteps,
@@ -202,10 +218,20 @@ def train(prog, args, config, build, make_env):
             guard.last_saved = ckpt.save(update, learner.timesteps_done)
         return not guard.stop.requested
 
+    def status(state):
+        write_json_atomic(os.path.join(log_path, STATUS), dict(
+            state=state, updates=learner.updates_done, timesteps=learner.timesteps_done,
+            stop_timesteps=stop, checkpoint=guard.last_saved))
+
     def body():
-        last = learner.fit(env, stop, logger, seed=args.seed, log_interval=args.log_interval,
-                           on_update=on_update, progress=progress)
+        try:
+            last = learner.fit(env, stop, logger, seed=args.seed, log_interval=args.log_interval,
+                               on_update=on_update, progress=progress)
+        except FloatingPointError:
+            status("failed")
+            raise
         guard.last_saved = ckpt.save(last, learner.timesteps_done)
+        status("interrupted" if guard.stop.requested else "finished")
         if guard.stop.requested:
             print(f"interrupted at update {last} ({learner.timesteps_done} timesteps); "
                   f"checkpoint {guard.last_saved}\nresume with: --load_path {save_path}")

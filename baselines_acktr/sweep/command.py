@@ -25,8 +25,10 @@ one line and exit status 2.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 
+from ..cli import read_status
 from ..common.cmd_util import Parser, fail, non_negative_int, positive_int
 
 PROG = "sweep"
@@ -106,9 +108,24 @@ def _tune_can_restore(sweep_dir):
     return os.path.isdir(sweep_dir) and tune.Tuner.can_restore(sweep_dir)
 
 
+def _probe(address):
+    """Fail at once (not after Ray's own minutes of retries) when nothing listens at a
+    ``host:port`` / ``ray://host:port`` address."""
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        fail(PROG, f"--address must be 'auto', 'host:port' or 'ray://host:port', got {address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        fail(PROG, f"cannot reach Ray at --address {address}: {exc.strerror or exc}")
+
+
 def _init_ray(address):
     import ray
 
+    if address not in (None, "auto"):
+        _probe(address)
     try:
         if address is None:
             ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
@@ -160,13 +177,16 @@ def main(argv=None):
                 failure_config=tune.FailureConfig(max_failures=args.max_failures),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=2)))
     results = tuner.fit()
-    failed = [r for r in results if r.error is not None]
+    finished = 0
     for r in results:
         trial = r.config["trial"]
         m = r.metrics or {}
-        state = "error" if r.error is not None else "done"
+        status = read_status(trial["run_dir"]) or {}
+        state = "error" if r.error is not None else status.get("state", "not finished")
+        finished += state == "finished"
         print(f"{trial['name']}: {state}, {int(m.get('timesteps', 0) or 0)} timesteps, "
               f"eprewmean {m.get('eprewmean', float('nan')):.2f}; run folder {trial['run_dir']}")
-    print(f"sweep {sweep_dir}: {len(results) - len(failed)} of {len(results)} trials finished; "
-          f"compare with: python -m baselines_acktr.compare {sweep_dir}")
-    return 1 if failed else 0
+    print(f"sweep {sweep_dir}: {finished} of {len(results)} trials finished"
+          + ("" if finished == len(results) else "; continue with --resume")
+          + f"; compare with: python -m baselines_acktr.compare {sweep_dir}")
+    return 0 if finished == len(results) else 1

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 
+from ..cli import read_status
 from ..common.checkpoints import checkpoint_timesteps
 from ..common.logger import drop_rows_after
 
@@ -75,6 +76,10 @@ def metrics_of(row, trial):
     return out
 
 
+def _stop(trial):
+    return min(trial["num_timesteps"], trial.get("stop_timesteps") or trial["num_timesteps"])
+
+
 def command(trial, load_path=None):
     """The run script's command line for ``trial`` (a dict of the sweep's param space)."""
     argv = [sys.executable, "-m", trial["module"], "--env", trial["env"], "--seed",
@@ -95,9 +100,15 @@ def train_trial(config):
     run_dir = trial["run_dir"]
     save_path = os.path.join(run_dir, "checkpoints")
     os.makedirs(run_dir, exist_ok=True)
+    progress = os.path.join(run_dir, "progress.csv")
+    status = read_status(run_dir) or {}
+    if status.get("state") == "finished" and status.get("stop_timesteps") == _stop(trial):
+        last = _rows(progress, 0)[-1:]  # done in an earlier sweep or attempt: nothing to run
+        if last:
+            tune.report(metrics_of(last[0], trial))
+        return
     checkpoint = tune.get_checkpoint()
     load_path = checkpoint.path if checkpoint is not None else _latest(save_path)
-    progress = os.path.join(run_dir, "progress.csv")
     if load_path is not None and os.path.exists(progress):
         # what the run script will do as it resumes, done first so that no row logged
         # after the checkpoint is reported
