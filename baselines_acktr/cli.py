@@ -98,17 +98,31 @@ def monitor_dir_for(log_path, start_update):
     return base if start_update == 0 else os.path.join(base, f"resume-u{start_update:05d}")
 
 
+EXIT_ABORTED = 130
+
+
 class StopOnSignal:
-    """First SIGINT/SIGTERM: ask the loop to stop after the current update.
-    Second: raise KeyboardInterrupt at once."""
+    """First SIGINT/SIGTERM: ask the run to stop after the current update (it saves a
+    checkpoint and exits 0).  Second: raise KeyboardInterrupt at once.
+
+    Entering one while another is active reuses the active one, so a Ctrl-C during
+    start-up (imports, model build, env start) is remembered by the training loop.
+    """
+
+    _active = None
 
     def __init__(self):
         self.requested = False
         self._old = {}
+        self._outer = None
 
     def __enter__(self):
+        if StopOnSignal._active is not None:
+            self._outer = StopOnSignal._active
+            return self._outer
         for sig in (signal.SIGINT, signal.SIGTERM):
             self._old[sig] = signal.signal(sig, self._handle)
+        StopOnSignal._active = self
         return self
 
     def _handle(self, signum, frame):
@@ -119,9 +133,26 @@ class StopOnSignal:
                          "(press Ctrl-C again to abort at once)\n")
 
     def __exit__(self, *exc):
+        if self._outer is not None:
+            self._outer = None
+            return False
         for sig, old in self._old.items():
             signal.signal(sig, old)
+        self._old = {}
+        StopOnSignal._active = None
         return False
+
+
+def run_main(prog, main_fn):
+    """Run an entry point (``main_fn()`` returns its exit status) with the stop rules in
+    force from its first line: a second Ctrl-C anywhere ends it with one line and
+    status 130, never a traceback."""
+    with StopOnSignal():
+        try:
+            return main_fn()
+        except KeyboardInterrupt:
+            sys.stderr.write(f"{prog}: aborted\n")
+            return EXIT_ABORTED
 
 
 class RunGuard:
@@ -129,7 +160,7 @@ class RunGuard:
     ``stop.requested`` (the body stops after its current update and saves); a
     ``FloatingPointError`` ends the run with status 1 naming ``last_saved``, the
     last good checkpoint; a second Ctrl-C aborts with status 130.  The cleanups
-    always run."""
+    always run (each on its own: one that fails is reported in one line)."""
 
     def __init__(self, prog):
         self.prog = prog
@@ -148,10 +179,13 @@ class RunGuard:
             except KeyboardInterrupt:
                 sys.stderr.write(f"{self.prog}: aborted; last checkpoint: "
                                  f"{self.last_saved or 'none yet'}\n")
-                status = 130
+                status = EXIT_ABORTED
             finally:
                 for cleanup in cleanups:
-                    cleanup()
+                    try:
+                        cleanup()
+                    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+                        sys.stderr.write(f"{self.prog}: while closing: {exc!r}\n")
         return status
 
 
@@ -206,12 +240,9 @@ def train(prog, args, config, build, make_env):
                       dict(config, log_path=log_path, save_path=save_path,
                            num_timesteps=args.num_timesteps, stop_timesteps=args.stop_timesteps,
                            load_path=args.load_path))
-    env = make_env(monitor_dir_for(log_path, learner.updates_done))
-    logger = Logger(log_path, tensorboard=True,
-                    keep_until=learner.timesteps_done if args.load_path is not None else None)
     progress = ProgressLine()
-    print(f"logging to {log_path}; checkpoints in {save_path}")
     guard = RunGuard(prog)
+    opened = []  # the env and the logger, closed whatever happens
 
     def on_update(update):
         if update % args.save_interval == 0:
@@ -224,6 +255,15 @@ def train(prog, args, config, build, make_env):
             stop_timesteps=stop, checkpoint=guard.last_saved))
 
     def body():
+        env = make_env(monitor_dir_for(log_path, learner.updates_done))
+        opened.append(env)
+        logger = Logger(log_path, tensorboard=True,
+                        keep_until=learner.timesteps_done if args.load_path is not None else None)
+        opened.append(logger)
+        print(f"logging to {log_path}; checkpoints in {save_path}")
+        if guard.stop.requested:
+            print("interrupted before the first update; nothing to save")
+            return
         try:
             last = learner.fit(env, stop, logger, seed=args.seed, log_interval=args.log_interval,
                                on_update=on_update, progress=progress)
@@ -239,7 +279,11 @@ def train(prog, args, config, build, make_env):
             print(f"done: {last} updates ({learner.timesteps_done} timesteps); "
                   f"checkpoint {guard.last_saved}")
 
-    return guard.run(body, learner.close, logger.close, env.close)
+    def close_opened():
+        while opened:
+            opened.pop().close()
+
+    return guard.run(body, learner.close, close_opened)
 
 
 def play(prog, args, build, make_play_env, episodes):
@@ -252,11 +296,12 @@ def play(prog, args, build, make_play_env, episodes):
     _restore(prog, learner, learner.trackables(), args.load_path)
     env = make_play_env()
     frames, returns = [], []
+    stop = StopOnSignal._active  # Ctrl-C: stop playing, keep what was recorded
     try:
         actor = learner.actor(env.action_space)
         obs, _ = env.reset(seed=args.seed)
         actor.reset()
-        while len(returns) < episodes:
+        while len(returns) < episodes and not (stop is not None and stop.requested):
             obs, _, terminated, truncated, info = env.step(actor(obs))
             if len(frames) < 5000:
                 frames.append(env.render())
@@ -272,8 +317,8 @@ def play(prog, args, build, make_play_env, episodes):
         learner.close()
     video = args.video or os.path.join(args.log_path or default_log_path(args), "play.gif")
     write_gif(video, frames)
-    print(f"mean return over {len(returns)} episodes: {sum(returns) / len(returns):g}; "
-          f"video: {video}")
+    mean = f"{sum(returns) / len(returns):g}" if returns else "n/a (no episode finished)"
+    print(f"mean return over {len(returns)} episodes: {mean}; video: {video}")
     return 0
 
 

@@ -36,7 +36,12 @@ def parse(argv):
 
 
 def main(argv=None):
-    args = parse(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    return cli.run_main(PROG, lambda: _main(argv))
+
+
+def _main(argv):
+    args = parse(argv)
     from . import envs
     from .envs import atari_wrappers
     from .common.policies import Policy

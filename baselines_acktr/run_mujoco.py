@@ -57,6 +57,10 @@ def check_mujoco_env(env_id):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    return cli.run_main(PROG, lambda: _main(argv))
+
+
+def _main(argv):
     args = parse(argv)
     try:
         obs_shape, nact = check_mujoco_env(args.env)

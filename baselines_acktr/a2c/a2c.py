@@ -4,6 +4,8 @@ Same policy, losses, ``Runner`` and ``Scheduler`` as ACKTR; the update is
 RMSProp (``alpha=0.99``, ``epsilon=1e-5``, lr 7e-4 linear) on the gradient
 clipped to global norm ``max_grad_norm``.
 """
+from __future__ import annotations
+
 import tensorflow as tf
 
 from ..common.actor_critic import ActorCriticModel
@@ -37,9 +39,10 @@ class A2CModel(ActorCriticModel):
     """Ports baselines ``a2c.Model`` (defaults: lr 7e-4, alpha 0.99, epsilon 1e-5,
     max_grad_norm 0.5, ent_coef 0.01, vf_coef 0.5, linear schedule)."""
 
-    def __init__(self, policy, nenvs, total_timesteps, nsteps=5, ent_coef=0.01, vf_coef=0.5,
-                 max_grad_norm=0.5, lr=7e-4, alpha=0.99, epsilon=1e-5, lrschedule="linear",
-                 seed=0, gamma=0.99):
+    def __init__(self, policy, nenvs: int, total_timesteps: int, nsteps: int = 5,
+                 ent_coef: float = 0.01, vf_coef: float = 0.5, max_grad_norm: float | None = 0.5,
+                 lr: float = 7e-4, alpha: float = 0.99, epsilon: float = 1e-5,
+                 lrschedule: str = "linear", seed: int = 0, gamma: float = 0.99):
         super().__init__(policy, nenvs, nsteps, total_timesteps, ent_coef, vf_coef, lr,
                          lrschedule, seed, name="a2c_model", gamma=gamma)
         self.max_grad_norm = max_grad_norm
@@ -63,10 +66,12 @@ class A2CModel(ActorCriticModel):
         return tuple(float(x) for x in out)
 
 
-def learn(network, env, seed=None, nsteps=5, total_timesteps=int(80e6), vf_coef=0.5,
-          ent_coef=0.01, max_grad_norm=0.5, lr=7e-4, lrschedule="linear", epsilon=1e-5,
-          alpha=0.99, gamma=0.99, log_interval=100, load_path=None, logger=None, save_path=None,
-          save_interval=None, callback=None, **network_kwargs):
+def learn(network: str, env, seed: int | None = None, nsteps: int = 5,
+          total_timesteps: int = int(80e6), vf_coef: float = 0.5, ent_coef: float = 0.01,
+          max_grad_norm: float | None = 0.5, lr: float = 7e-4, lrschedule: str = "linear",
+          epsilon: float = 1e-5, alpha: float = 0.99, gamma: float = 0.99, log_interval: int = 100,
+          load_path: str | None = None, logger=None, save_path: str | None = None,
+          save_interval: int | None = None, callback=None, **network_kwargs) -> A2CModel:
     """Train A2C; ports baselines ``a2c.learn`` (same signature, defaults and log keys).
     ``env``, ``logger``, checkpoints and ``callback`` as :func:`baselines_acktr.acktr.learn`."""
     check_total_timesteps(total_timesteps)

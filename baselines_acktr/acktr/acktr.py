@@ -8,6 +8,11 @@ Gaussian "output" of the critic, i.e. the critic's Gauss-Newton matrix):
 ``pg_fisher_loss = −mean(neglogp(a))`` and
 ``vf_fisher_loss = −vf_fisher_coef·mean((v − stopgrad(v + n))²)``, ``n ~ N(0, 1)``.
 """
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import tensorflow as tf
 
 from ..common.actor_critic import ActorCriticModel
@@ -15,6 +20,10 @@ from ..common.kfac_step import KfacTrainStep
 from ..common.policies import build_policy
 from ..common.train_loop import check_total_timesteps, learn_model, seed_everything
 from ..kfac.optimizer import KfacOptimizer
+
+if TYPE_CHECKING:
+    from ..common.logger import Logger
+    from ..common.policies import Policy
 
 # Baselines' Model hard-codes these K-FAC settings (acktr.py); kfac_options overrides them.
 KFAC_DEFAULTS = dict(momentum=0.9, kfac_update=1, epsilon=0.01, stats_decay=0.99, cold_iter=10)
@@ -34,11 +43,14 @@ class Model(ActorCriticModel):
     Call :meth:`close` (``learn()`` does) to stop the thread.
     """
 
-    def __init__(self, policy, nenvs, total_timesteps, nprocs=32, nsteps=20, ent_coef=0.01,
-                 vf_coef=0.5, vf_fisher_coef=1.0, lr=0.25, max_grad_norm=0.5, kfac_clip=0.001,
-                 lrschedule="linear", is_async=True, kfac_options=None, seed=0,
-                 wait_first_eigen=True, eigen_backend="auto", deterministic_async=False,
-                 eigen_nice=0, eigen_blas_threads="auto", gamma=0.99):
+    def __init__(self, policy: Policy, nenvs: int, total_timesteps: int, nprocs: int = 32,
+                 nsteps: int = 20, ent_coef: float = 0.01, vf_coef: float = 0.5,
+                 vf_fisher_coef: float = 1.0, lr: float = 0.25, max_grad_norm: float | None = 0.5,
+                 kfac_clip: float = 0.001, lrschedule: str = "linear", is_async: bool = True,
+                 kfac_options: dict | None = None, seed: int = 0, wait_first_eigen: bool = True,
+                 eigen_backend: str = "auto", deterministic_async: bool = False,
+                 eigen_nice: int = 0, eigen_blas_threads: int | str | None = "auto",
+                 gamma: float = 0.99):
         super().__init__(policy, nenvs, nsteps, total_timesteps, ent_coef, vf_coef, lr,
                          lrschedule, seed, name="acktr_model", gamma=gamma)
         self.vf_fisher_coef = vf_fisher_coef
@@ -63,7 +75,8 @@ class Model(ActorCriticModel):
         this batch's K-FAC factor statistics (from ``∇z joint_fisher_loss``)."""
         return self.train_step.gradients_and_stats(obs, actions, advs, rewards, noise)
 
-    def train_on_batch(self, obs, actions, advs, rewards, lr, noise=None):
+    def train_on_batch(self, obs, actions, advs, rewards, lr: float,
+                       noise=None) -> tuple[float, float, float]:
         """One update with an explicit learning rate (and, for tests, Fisher noise)."""
         if noise is None:
             noise = self.rng.normal([self.nbatch])
@@ -77,11 +90,15 @@ class Model(ActorCriticModel):
         self.train_step.close()
 
 
-def learn(network, env, seed, total_timesteps=int(40e6), gamma=0.99, log_interval=100, nprocs=32,
-          nsteps=20, ent_coef=0.01, vf_coef=0.5, vf_fisher_coef=1.0, lr=0.25, max_grad_norm=0.5,
-          kfac_clip=0.001, save_interval=None, lrschedule="linear", load_path=None,
-          is_async=True, logger=None, save_path=None, kfac_options=None, callback=None,
-          **network_kwargs):
+def learn(network: str, env, seed: int, total_timesteps: int = int(40e6), gamma: float = 0.99,
+          log_interval: int = 100, nprocs: int = 32, nsteps: int = 20, ent_coef: float = 0.01,
+          vf_coef: float = 0.5, vf_fisher_coef: float = 1.0, lr: float = 0.25,
+          max_grad_norm: float | None = 0.5, kfac_clip: float = 0.001,
+          save_interval: int | None = None, lrschedule: str = "linear",
+          load_path: str | None = None, is_async: bool = True, logger: Logger | None = None,
+          save_path: str | None = None, kfac_options: dict | None = None,
+          callback: Callable[[int, Model], bool | None] | None = None,
+          **network_kwargs) -> Model:
     """Train ACKTR; ports baselines ``acktr.learn`` (same signature, defaults and log keys).
 
     ``env`` is a gymnasium vector env (SAME_STEP autoreset).  ``logger`` is a

@@ -1,5 +1,7 @@
 """``learn_cont``: the branch's ``learn`` with ``run_mujoco.train``'s settings, on a
 ``Monitor``-wrapped gymnasium env (see the package docstring)."""
+from __future__ import annotations
+
 import os
 
 import gymnasium as gym
@@ -28,10 +30,12 @@ def make_cont_env(env_id, seed, monitor_dir=None, env_kwargs=None):
     return Monitor(env, filename)
 
 
-def learn_cont(env_id, seed, num_timesteps=1_000_000, logger=None, monitor_dir=None,
-               gamma=0.99, lam=0.97, timesteps_per_batch=2500, desired_kl=0.002,
-               is_async=True, wait_first_eigen=True, eigen_backend="auto", eigen_nice=0,
-               learner=None, env_kwargs=None, callback=None):
+def learn_cont(env_id: str, seed: int, num_timesteps: int = 1_000_000, logger=None,
+               monitor_dir: str | None = None, gamma: float = 0.99, lam: float = 0.97,
+               timesteps_per_batch: int = 2500, desired_kl: float = 0.002, is_async: bool = True,
+               wait_first_eigen: bool = True, eigen_backend: str = "auto", eigen_nice: int = 0,
+               learner: ContLearner | None = None, env_kwargs: dict | None = None,
+               callback=None) -> ContLearner:
     """Train the paper's continuous-control ACKTR; ports the branch's ``learn``
     with ``run_mujoco.train``'s settings (defaults above).
 

@@ -4,6 +4,8 @@ and the branch's ``learn`` loop as :meth:`ContLearner.fit`.
 Ports baselines branch ``old_acktr_cont``: ``acktr/acktr_cont.learn`` and the
 ``train`` settings of its ``acktr/run_mujoco.py`` (see the package docstring).
 """
+from __future__ import annotations
+
 import time
 from collections import deque
 
@@ -104,10 +106,11 @@ class ContLearner(tf.Module):
     ``timesteps_per_batch``, ``desired_kl``: the branch's ``learn`` arguments.
     """
 
-    def __init__(self, ob_dim, ac_dim, seed=0, is_async=True, wait_first_eigen=True,
-                 eigen_backend="auto", eigen_nice=0, policy_kfac_options=None,
-                 vf_kfac_options=None, gamma=0.99, lam=0.97, timesteps_per_batch=2500,
-                 desired_kl=0.002):
+    def __init__(self, ob_dim: int, ac_dim: int, seed: int = 0, is_async: bool = True,
+                 wait_first_eigen: bool = True, eigen_backend: str = "auto", eigen_nice: int = 0,
+                 policy_kfac_options: dict | None = None, vf_kfac_options: dict | None = None,
+                 gamma: float = 0.99, lam: float = 0.97, timesteps_per_batch: int = 2500,
+                 desired_kl: float = 0.002):
         super().__init__(name="acktr_cont")
         if timesteps_per_batch <= 0:
             raise ValueError(f"timesteps_per_batch must be > 0, got {timesteps_per_batch}")
@@ -180,8 +183,8 @@ class ContLearner(tf.Module):
         self.vf.close()
 
     # ------------------------------------------------------------ training
-    def fit(self, env, total_timesteps, logger, *, seed=None, log_interval=1, on_update=None,
-            progress=None, callback=None):
+    def fit(self, env, total_timesteps: int, logger, *, seed: int | None = None,
+            log_interval: int = 1, on_update=None, progress=None, callback=None) -> int:
         """The branch's ``learn`` loop on ``env`` (a single ``Monitor``-wrapped env with
         1-D Box spaces) until more than ``total_timesteps`` steps were collected,
         continuing from :attr:`iterations_done`; returns the iterations done.

@@ -2,6 +2,8 @@
 ``acktr.Model`` and ``a2c.Model``: the policy, the losses, acting, the
 learning-rate ``Scheduler`` and what a checkpoint holds.
 """
+from __future__ import annotations
+
 import tensorflow as tf
 
 from .schedules import Scheduler
@@ -135,8 +137,8 @@ class ActorCriticModel(tf.Module):
             raise ValueError(f"the checkpoint is already at update {self.updates_done} of "
                              f"{nupdates}; raise --num_timesteps to continue")
 
-    def fit(self, env, total_timesteps, logger, *, seed=None, log_interval=100, on_update=None,
-            progress=None):
+    def fit(self, env, total_timesteps: int, logger, *, seed: int | None = None,
+            log_interval: int = 100, on_update=None, progress=None) -> int:
         """Baselines' update loop (:func:`~.train_loop.train_loop`) on the vector env
         ``env`` up to update ``total_timesteps // nbatch``; a resumed model continues its
         count, and its envs are reset with ``seed + updates_done``."""

@@ -11,6 +11,8 @@ variables) and ``config.json`` (the run's configuration).  It is written into a
 temporary directory and renamed into place; ``<save_path>/latest`` (also
 replaced atomically) names the newest one.  No pickle anywhere.
 """
+from __future__ import annotations
+
 import json
 import os
 import shutil
@@ -24,7 +26,7 @@ class CheckpointError(ValueError):
 
 
 class Checkpointer:
-    def __init__(self, save_path, trackables, config, keep=3):
+    def __init__(self, save_path: str | None, trackables: dict, config: dict, keep: int = 3):
         self.save_path = save_path
         self.trackables = dict(trackables)
         self.config = dict(config)
@@ -35,7 +37,7 @@ class Checkpointer:
 
         return tf.train.Checkpoint(**self.trackables)
 
-    def save(self, update, timesteps=None):
+    def save(self, update: int, timesteps: int | None = None) -> str:
         """Write ``checkpoint<update>`` atomically; returns its directory.  ``timesteps``
         (the learner's ``timesteps_done``) goes into its ``config.json``."""
         os.makedirs(self.save_path, exist_ok=True)

@@ -16,9 +16,12 @@ update — the thread is started at the first step (and again after
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import tensorflow as tf
 
 from ..kfac.layers import Capture
+from ..kfac.optimizer import KfacOptimizer
 
 
 class KfacTrainStep:
@@ -28,7 +31,9 @@ class KfacTrainStep:
     runs one eager forward pass so that the optimizer can build its blocks.
     """
 
-    def __init__(self, optim, params, loss_fn, input_signature, probe):
+    def __init__(self, optim: KfacOptimizer, params: list[tf.Variable],
+                 loss_fn: Callable[..., tuple[tf.Tensor, tf.Tensor, tuple]],
+                 input_signature: list[tf.TensorSpec], probe: Callable[[Capture], object]):
         self.optim, self.params, self.loss_fn = optim, list(params), loss_fn
         capture = Capture()
         probe(capture)
@@ -69,7 +74,7 @@ class KfacTrainStep:
         self.optim.apply_updates(grads, lr, eigen_ready)
         return tf.constant(True)
 
-    def __call__(self, inputs, lr):
+    def __call__(self, inputs: tuple | list, lr: tf.Tensor) -> tuple:
         """One update on ``inputs`` (tensors of the signature) at rate ``lr`` (a float32
         scalar tensor); returns ``outputs`` as computed before the update."""
         if not self.optim.config.is_async:

@@ -7,6 +7,8 @@ head with scale 1.0, ``value_network='shared'|'copy'``) and the
 ``one_dim_bias=True`` for the cnn in baselines; here conv biases are always
 one-dimensional and added with ``+``.
 """
+from __future__ import annotations
+
 import numpy as np
 import tensorflow as tf
 
@@ -112,8 +114,9 @@ class Policy(tf.Module):
     ``pi``, value trunk (``copy``), ``vf``, then ``pi/logstd``.
     """
 
-    def __init__(self, obs_shape, action, network="cnn", value_network="shared", hidden=(64, 64),
-                 convs=NATURE_CONVS, fc=512, biasadd=False, seed=0):
+    def __init__(self, obs_shape: tuple[int, ...], action: tuple[str, int], network: str = "cnn",
+                 value_network: str = "shared", hidden: tuple[int, ...] = (64, 64),
+                 convs=NATURE_CONVS, fc: int = 512, biasadd: bool = False, seed: int = 0):
         super().__init__(name="policy")
         kind, nact = action
         if kind not in ("discrete", "box"):
@@ -166,7 +169,7 @@ class Policy(tf.Module):
         return DiagGaussianPd(pi_out, self.logstd(pi_out, capture)), v
 
 
-def build_policy(env, network, seed=0, **network_kwargs):
+def build_policy(env, network: str, seed: int = 0, **network_kwargs) -> Policy:
     """Build a :class:`Policy` for a gymnasium vector env's spaces (ports ``build_policy``).
 
     ``network_kwargs``: ``value_network`` ('shared'|'copy'), for mlp

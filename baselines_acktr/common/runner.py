@@ -4,6 +4,8 @@ Works on a gymnasium vector env created with
 ``autoreset_mode=AutoresetMode.SAME_STEP`` (baselines' VecEnv semantics: the
 observation returned on a done step is already the next episode's first).
 """
+from __future__ import annotations
+
 import numpy as np
 
 from ..envs.vec_env import episode_infos
@@ -20,7 +22,7 @@ class Runner:
     ``terminated or truncated``, as baselines' single ``done`` flag.
     """
 
-    def __init__(self, env, model, nsteps=5, gamma=0.99, seed=None):
+    def __init__(self, env, model, nsteps: int = 5, gamma: float = 0.99, seed: int | None = None):
         self.env, self.model = env, model
         self.nsteps, self.gamma = int(nsteps), gamma
         self.nenv = env.num_envs

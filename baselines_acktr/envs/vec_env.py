@@ -9,7 +9,14 @@ VecEnvs, the observation returned on the step that ends an episode is already
 the first one of the next episode; baselines' single ``done`` flag is
 ``terminated or truncated``.
 """
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import multiprocessing.context
 import os
+import signal
+import threading
 
 import gymnasium as gym
 import numpy as np
@@ -55,12 +62,70 @@ def check_vec_args(num_env, vec):
         raise ValueError(f"num_env must be >= 1, got {num_env}")
 
 
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _Detached:
+    """Runs first in an env worker process, which starts with SIGINT and SIGTERM ignored
+    (:class:`_ImmuneSpawnProcess`): it leaves the parent's process group, so that a terminal's
+    Ctrl-C or a cluster's SIGTERM to the group reaches only the learner, which stops and
+    closes its workers, and takes SIGTERM back so that the learner can still
+    ``terminate()`` it."""
+
+    def __init__(self, env_fn):
+        self.env_fn = env_fn
+        self.parent = os.getpid()  # AsyncVectorEnv also builds one env in the parent
+
+    def __call__(self):
+        if os.getpid() != self.parent:
+            os.setpgid(0, 0)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        return self.env_fn()
+
+
+class _ImmuneSpawnProcess(multiprocessing.context.SpawnProcess):
+    """A spawned worker started with SIGINT/SIGTERM ignored for the moment of the spawn:
+    SIG_IGN is the one disposition a new interpreter inherits (and Python keeps an
+    ignored SIGINT ignored), so the worker is immune from its first instruction, and
+    a Ctrl-C to the learner at any other moment of the env start-up is seen."""
+
+    def start(self):
+        if threading.current_thread() is not threading.main_thread():
+            return super().start()
+        old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in _STOP_SIGNALS}
+        try:
+            return super().start()
+        finally:
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _immune_workers(context):
+    """Workers that ``AsyncVectorEnv`` starts in here are :class:`_ImmuneSpawnProcess` es."""
+    ctx = multiprocessing.get_context(context)
+    if context != "spawn":
+        yield
+        return
+    ctx.Process = _ImmuneSpawnProcess  # shadows the context's class attribute
+    try:
+        yield
+    finally:
+        del ctx.Process
+
+
 def vector_env(env_fns, vec="async", seed=None, start_index=0, context="spawn"):
     """A SAME_STEP gymnasium vector env over ``env_fns``: ``AsyncVectorEnv``
-    (subprocesses, like baselines' ``SubprocVecEnv``) or ``SyncVectorEnv``."""
+    (subprocesses, like baselines' ``SubprocVecEnv``) or ``SyncVectorEnv``.
+
+    The subprocesses never die of the process group's SIGINT/SIGTERM
+    (:class:`_Detached`): only the learner sees Ctrl-C (baselines' workers died of it,
+    and closing them then failed)."""
     mode = gym.vector.AutoresetMode.SAME_STEP
     if vec == "async":
-        envs = gym.vector.AsyncVectorEnv(env_fns, context=context, autoreset_mode=mode)
+        with _immune_workers(context):
+            envs = gym.vector.AsyncVectorEnv([_Detached(f) for f in env_fns], context=context,
+                                             autoreset_mode=mode)
     else:
         envs = gym.vector.SyncVectorEnv(env_fns, autoreset_mode=mode)
     if seed is not None:
@@ -68,8 +133,9 @@ def vector_env(env_fns, vec="async", seed=None, start_index=0, context="spawn"):
     return envs
 
 
-def make_vec_env(env_id, num_env, seed, start_index=0, monitor_dir=None, vec="sync",
-                 context="spawn", env_kwargs=None):
+def make_vec_env(env_id: str, num_env: int, seed: int | None, start_index: int = 0,
+                 monitor_dir: str | None = None, vec: str = "sync", context: str = "spawn",
+                 env_kwargs: dict | None = None) -> gym.vector.VectorEnv:
     """Ports ``cmd_util.make_vec_env`` for non-Atari ids (classic control, MuJoCo):
     ``Monitor(gym.make(env_id))`` (then ``ClipActions`` for a Box action space) per
     rank ``r``, monitor file
@@ -164,17 +230,17 @@ def _make_env_fn(env_id, rank, seed, monitor_dir, max_episode_steps, wrapper_kwa
 
 
 def make_atari_env(
-    env_id,
-    num_env,
-    seed,
-    start_index=0,
-    monitor_dir=None,
-    vec="async",
+    env_id: str,
+    num_env: int,
+    seed: int | None,
+    start_index: int = 0,
+    monitor_dir: str | None = None,
+    vec: str = "async",
     *,
-    max_episode_steps=None,
-    wrapper_kwargs=None,
-    context="spawn",
-):
+    max_episode_steps: int | None = None,
+    wrapper_kwargs: dict | None = None,
+    context: str = "spawn",
+) -> gym.vector.VectorEnv:
     """Port of baselines ``cmd_util.make_vec_env`` for Atari (``make_env``
     with ``env_type='atari'``).
 

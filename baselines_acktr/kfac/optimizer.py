@@ -33,6 +33,7 @@ import tensorflow as tf
 
 from .blocks import build_blocks, damping_of
 from .config import KfacConfig
+from .layers import Capture
 
 
 def _f32(x):
@@ -81,7 +82,7 @@ class KfacOptimizer(tf.Module):
         return self.config.accum_iter
 
     # ------------------------------------------------------------------ build
-    def build(self, var_list, capture):
+    def build(self, var_list: list[tf.Variable], capture: Capture) -> None:
         """Create the factors, blocks and momentum buffers (ports ``getFactors``,
         ``getStats`` and ``getStatsEigen``) from one eager forward pass's records."""
         if self.built:
@@ -101,19 +102,19 @@ class KfacOptimizer(tf.Module):
                                           name="KFAC/cold_momentum") for v in self.var_list]
         self.built = True
 
-    def factors_of(self, var):
+    def factors_of(self, var: tf.Variable) -> tuple[tf.Variable | None, tf.Variable | None]:
         """``(A, G)`` statistic variables of ``var``'s block (either may be None)."""
         i = [id(v) for v in self.var_list].index(id(var))
         a, g = next(blk for blk in self.blocks if i in blk.indices).factors_of(i)
         return (a.cov if a is not None else None), (g.cov if g is not None else None)
 
     # --------------------------------------------------------------- statistics
-    def factor_outputs(self, capture):
+    def factor_outputs(self, capture: Capture) -> list[tf.Tensor]:
         """The layer outputs whose Fisher-loss gradients give the ``G`` factors, in
         factor order."""
         return [capture[f.layer_name].outputs for f in self.factors if f.kind == "G"]
 
-    def compute_stats(self, capture, deltas):
+    def compute_stats(self, capture: Capture, deltas: list[tf.Tensor]) -> list[tf.Tensor]:
         """This batch's factor statistics (ports ``compute_stats``), one ``[dim, dim]``
         tensor per factor in ``stats`` order.  ``deltas``: gradients of the sampled
         Fisher loss with respect to :meth:`factor_outputs`."""
@@ -195,7 +196,7 @@ class KfacOptimizer(tf.Module):
         return tf.cond(self.eigen_due(self.stats_step), decompose, count_cold)
 
     # ---------------------------------------------------------- precondition
-    def precondition(self, grads, lr):
+    def precondition(self, grads: list[tf.Tensor], lr: tf.Tensor) -> list[tf.Tensor]:
         """``u = min(1, sqrt(clip_kl / vFv)) · F̂⁻¹g`` (ports ``getKfacPrecondUpdates``).
 
         Each block inverts its part in the eigenbasis of its factors with damping
@@ -214,7 +215,8 @@ class KfacOptimizer(tf.Module):
         return [scale * u for u in out]
 
     # ----------------------------------------------------------------- step
-    def apply_gradients(self, grads, new_stats, lr=None):
+    def apply_gradients(self, grads: list[tf.Tensor], new_stats: list[tf.Tensor],
+                        lr: tf.Tensor | float | None = None) -> None:
         """One synchronous ACKTR optimizer step (ports ``apply_gradients`` +
         ``apply_gradients_kfac`` + ``apply_stats``).  Call inside the caller's
         ``tf.function``; ``new_stats`` comes from :meth:`compute_stats` on the
@@ -222,14 +224,15 @@ class KfacOptimizer(tf.Module):
         self.update_stats(new_stats)
         self.apply_updates(grads, lr)
 
-    def update_stats(self, new_stats):
+    def update_stats(self, new_stats: list[tf.Tensor]) -> None:
         """Stage 1: ``global_step += 1`` and the running averages."""
         if not self.built:
             raise RuntimeError("KfacOptimizer.build() must run before a step")
         self.global_step.assign_add(1)
         self.apply_stats(new_stats, self.sgd_step.read_value())
 
-    def apply_updates(self, grads, lr=None, eigen_ready=None):
+    def apply_updates(self, grads: list[tf.Tensor], lr: tf.Tensor | float | None = None,
+                      eigen_ready: tf.Tensor | None = None) -> None:
         """Stage 2: factors, direction ``u``, K-FAC and cold updates.
 
         ``eigen_ready=None``: decompose inline when due (synchronous path).
@@ -345,7 +348,7 @@ class KfacOptimizer(tf.Module):
         if self._async is not None:
             self._async.worker.wait_idle(timeout)
 
-    def async_exchange(self):
+    def async_exchange(self) -> bool:
         """Between the two stages (training thread): install a finished decomposition
         and hand the thread new statistics when due; returns whether new eigens were
         installed for this step."""
@@ -357,7 +360,7 @@ class KfacOptimizer(tf.Module):
         """Copies of the factor statistics (numpy) for the eigen thread."""
         return [np.array(f.cov.numpy(), copy=True) for f in self.factors]
 
-    def counters(self):
+    def counters(self) -> list[float]:
         """``[sgd_step, global_step, cold_step, factor_step, stats_step, vFv]`` as floats."""
         return [float(v.numpy()) for v in (self.sgd_step, self.global_step, self.cold_step,
                                            self.factor_step, self.stats_step, self.vFv)]

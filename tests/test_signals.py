@@ -1,0 +1,137 @@
+"""Ctrl-C and SIGTERM as a terminal or a cluster sends them: to the whole process group of
+a real run_atari.py / run_mujoco.py process, SIGINT at its default disposition."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start(script, log, *args):
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / script), "--log_path", str(log), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def wait_for(predicate, timeout=240):
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise TimeoutError("condition not met")
+
+
+def finish(proc, timeout=240):
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    return proc.returncode, out, err
+
+
+def _processes():
+    """``(pid, state, ppid, pgid, cmdline)`` of every process."""
+    for p in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            cmd = Path(f"/proc/{p}/cmdline").read_bytes()
+        except OSError:
+            continue
+        yield int(p), stat[0], int(stat[1]), int(stat[2]), cmd
+
+
+def alive_in_group(pgid):
+    """Live processes (zombies aside) still in the run's process group."""
+    return [p for p, state, _, g, _ in _processes() if g == pgid and state != "Z"]
+
+
+def workers_of(pid):
+    """The env worker processes (multiprocessing spawn children) of ``pid``, alive."""
+    return [p for p, state, ppid, _, cmd in _processes()
+            if ppid == pid and state != "Z" and b"--multiprocessing-fork" in cmd]
+
+
+def latest_update(log):
+    path = log / "checkpoints" / "latest"
+    return int(path.read_text().strip()[-5:]) if path.exists() else -1
+
+
+def rows(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+ATARI = ["--num_env", "4", "--save_interval", "1", "--log_interval", "1"]
+
+
+def test_atari_ctrl_c_and_sigterm_to_the_group_at_several_moments_then_resume(tmp_path):
+    log = tmp_path / "run"
+    # 1. Ctrl-C while the env workers start (all spawned, their games still loading):
+    #    no traceback, exit 0, workers gone
+    proc = start("run_atari.py", log, "--num_timesteps", "4000", *ATARI)
+    wait_for(lambda: len(workers_of(proc.pid)) == 4 and not (log / "progress.csv").exists())
+    time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    code, out, err = finish(proc)
+    assert code == 0, err[-2000:]
+    assert "Traceback" not in err and "Error" not in err
+    assert "nothing to save" in out or "interrupted at update" in out
+    wait_for(lambda: not alive_in_group(proc.pid) and not workers_of(proc.pid), timeout=10)
+
+    # 2. SIGTERM (a cluster's preemption) during training, checkpoints written every update
+    proc = start("run_atari.py", log, "--num_timesteps", "4000", *ATARI)
+    wait_for(lambda: latest_update(log) >= 3)
+    kids = workers_of(proc.pid)
+    assert len(kids) == 4 and all(os.getpgid(k) != proc.pid for k in kids)  # left the group
+    os.killpg(proc.pid, signal.SIGTERM)
+    code, out, err = finish(proc)
+    assert code == 0 and "Traceback" not in err, err[-2000:]
+    assert "interrupted at update" in out
+    status = json.loads((log / "status.json").read_text())
+    assert status["state"] == "interrupted"
+    assert (log / "checkpoints" / "latest").read_text().strip() == Path(status["checkpoint"]).name
+    wait_for(lambda: not [p for p, st, *_ in _processes() if p in kids and st != "Z"], timeout=10)
+
+    # 3. Ctrl-C twice: abort at once with status 130, one line, no traceback
+    proc = start("run_atari.py", log, "--num_timesteps", "4000", *ATARI,
+                 "--load_path", str(log / "checkpoints"))
+    wait_for(lambda: latest_update(log) > status["updates"])
+    os.killpg(proc.pid, signal.SIGINT)
+    time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    code, out, err = finish(proc)
+    assert code == 130 and "aborted" in err and "Traceback" not in err, err[-2000:]
+
+    # 4. resume from whatever checkpoint is latest: finishes, one row per update, in order
+    proc = start("run_atari.py", log, "--num_timesteps", "4000", *ATARI,
+                 "--load_path", str(log / "checkpoints"))
+    code, out, err = finish(proc)
+    assert code == 0, err[-2000:]
+    updates = [int(r["nupdates"]) for r in rows(log / "progress.csv")]
+    assert updates == list(range(1, 51))  # 4000 / (4 envs x 20 steps), no duplicate, no gap
+    assert json.loads((log / "status.json").read_text())["state"] == "finished"
+
+
+def test_mujoco_ctrl_c_to_the_group_then_resume(tmp_path):
+    log = tmp_path / "hopper"
+    args = ["--variant", "paper", "--num_timesteps", "12000", "--save_interval", "1"]
+    proc = start("run_mujoco.py", log, *args)
+    wait_for(lambda: (log / "checkpoints" / "latest").exists())
+    os.killpg(proc.pid, signal.SIGINT)
+    code, out, err = finish(proc)
+    assert code == 0 and "Traceback" not in err, err[-2000:]
+    assert json.loads((log / "status.json").read_text())["state"] == "interrupted"
+    proc = start("run_mujoco.py", log, *args, "--load_path", str(log / "checkpoints"))
+    code, out, err = finish(proc)
+    assert code == 0, err[-2000:]
+    its = [int(r["iteration"]) for r in rows(log / "progress.csv")]
+    assert its == list(range(len(its))) and int(rows(log / "progress.csv")[-1][
+        "total_timesteps"]) > 12000
