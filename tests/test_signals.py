@@ -1,6 +1,7 @@
 """Ctrl-C and SIGTERM as a terminal or a cluster sends them: to the whole process group of
 a real run_atari.py / run_mujoco.py process, SIGINT at its default disposition."""
 import csv
+import random
 import json
 import os
 import signal
@@ -135,3 +136,36 @@ def test_mujoco_ctrl_c_to_the_group_then_resume(tmp_path):
     its = [int(r["iteration"]) for r in rows(log / "progress.csv")]
     assert its == list(range(len(its))) and int(rows(log / "progress.csv")[-1][
         "total_timesteps"]) > 12000
+
+
+def test_kill_9_at_any_moment_leaves_latest_readable(tmp_path):
+    """SIGKILL (no handler runs) while the learner trains and writes a checkpoint of the
+    nature CNN's K-FAC state every update (~85 MB: most of each cycle is the write)."""
+    import tensorflow as tf
+
+    from baselines_acktr.common.checkpoints import resolve
+
+    log = tmp_path / "run"
+    rng = random.Random(0)
+    seen = []
+    for attempt in range(2):
+        resume = ["--load_path", str(log / "checkpoints")] if attempt else []
+        proc = start("run_atari.py", log, "--num_timesteps", "4000", *ATARI, *resume)
+        before = latest_update(log)
+        wait_for(lambda b=before: latest_update(log) > b)
+        time.sleep(rng.uniform(0.0, 1.5))  # somewhere in an update or a checkpoint write
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+        ckpt_dir = resolve(str(log / "checkpoints"))  # `latest` names a whole checkpoint
+        config = json.loads((Path(ckpt_dir) / "config.json").read_text())
+        seen.append(config["update"])
+        reader = tf.train.load_checkpoint(str(Path(ckpt_dir) / "ckpt"))
+        assert any("optim/stats/" in k for k in reader.get_variable_to_shape_map())
+    assert seen == sorted(seen) and seen[0] >= 1
+    # and the run resumes from it to the end, one row per update
+    code, out, err = finish(start("run_atari.py", log, "--num_timesteps", "4000", *ATARI,
+                                  "--load_path", str(log / "checkpoints")))
+    assert code == 0, err[-2000:]
+    updates = [int(r["nupdates"]) for r in rows(log / "progress.csv")]
+    assert updates == list(range(1, 51))
+    assert not [n for n in os.listdir(log / "checkpoints") if n.startswith(".tmp-")]

@@ -9,7 +9,10 @@ statistics: a trackable with ``before_save()`` / ``after_restore()`` methods has
 them called around every write / read, to move state it keeps outside its
 variables) and ``config.json`` (the run's configuration).  It is written into a
 temporary directory and renamed into place; ``<save_path>/latest`` (also
-replaced atomically) names the newest one.  No pickle anywhere.
+replaced atomically, after the directory is complete) names the newest one, so a
+process killed at any moment (``kill -9``) leaves ``latest`` pointing at a whole
+checkpoint; half-written temporary directories are removed by the next save.  No
+pickle anywhere.
 """
 from __future__ import annotations
 
@@ -43,6 +46,8 @@ class Checkpointer:
         os.makedirs(self.save_path, exist_ok=True)
         name = f"checkpoint{int(update):05d}"
         final = os.path.join(self.save_path, name)
+        if self._latest_name() == name and os.path.exists(os.path.join(final, PREFIX + ".index")):
+            return final  # this very state (the interval save and the end save of one update)
         tmp = os.path.join(self.save_path, f".tmp-{name}-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         os.makedirs(tmp)
@@ -53,14 +58,27 @@ class Checkpointer:
         with open(os.path.join(tmp, "config.json"), "w") as fh:
             extra = {} if timesteps is None else dict(timesteps=int(timesteps))
             json.dump(dict(self.config, update=int(update), **extra), fh, indent=1, sort_keys=True)
-        if os.path.exists(final):  # same update saved twice (e.g. interval and end)
+        if os.path.exists(final):
+            # a checkpoint of a continuation that a resume abandoned: `latest` does not
+            # point at it (restore() repoints it), so removing it leaves `latest` readable
             shutil.rmtree(final)
         os.replace(tmp, final)
         _write_atomic(os.path.join(self.save_path, LATEST), name + "\n")
         self._prune(name)
         return final
 
+    def _latest_name(self):
+        try:
+            with open(os.path.join(self.save_path, LATEST)) as fh:
+                return fh.read().strip()
+        except OSError:
+            return None
+
     def _prune(self, newest):
+        mine = f"-{os.getpid()}"
+        for n in os.listdir(self.save_path):  # half-written directories of killed processes
+            if n.startswith(".tmp-") and not n.endswith(mine):
+                shutil.rmtree(os.path.join(self.save_path, n), ignore_errors=True)
         if self.keep <= 0:
             return
         names = sorted(n for n in os.listdir(self.save_path)
@@ -94,6 +112,11 @@ class Checkpointer:
         for obj in self.trackables.values():
             if hasattr(obj, "after_restore"):
                 obj.after_restore()
+        if self.save_path is not None and \
+                os.path.abspath(os.path.dirname(ckpt_dir)) == os.path.abspath(self.save_path):
+            # this run continues from here: `latest` says so, and newer checkpoints of the
+            # abandoned continuation are replaced as the run reaches them
+            _write_atomic(os.path.join(self.save_path, LATEST), os.path.basename(ckpt_dir) + "\n")
         return saved
 
 
