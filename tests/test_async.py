@@ -162,3 +162,62 @@ def test_blas_threads_are_capped_only_while_decomposing(monkeypatch):
     for bad in (0, -1, 1.5, "two", True):
         with pytest.raises(ValueError, match="blas_threads"):
             eigen_worker.resolve_blas_threads(bad)
+
+
+def test_a_failed_decomposition_is_retried_in_float64(monkeypatch):
+    def float32_fails(m):
+        raise np.linalg.LinAlgError("Eigenvalues did not converge")
+    monkeypatch.setitem(eigen_worker.BACKENDS, "numpy", float32_fails)
+    model = small_model(eigen_backend="numpy", deterministic_async=True)
+    train(model, 30)
+    optim = model.optim
+    assert int(optim.factor_step.numpy()) > 0 and optim.eigen_failures == 0
+    for f in optim.factors:  # the installed decomposition is the float64 one
+        e = np.linalg.eigvalsh(f.cov.numpy().astype(np.float64))
+        np.testing.assert_allclose(np.sort(f.e.numpy()), e, rtol=1e-4, atol=1e-6)
+    model.close()
+
+
+def test_a_decomposition_failing_twice_keeps_the_previous_one_warns_once_and_counts():
+    model = small_model(eigen_backend="numpy", deterministic_async=True)
+    train(model, 20)
+    optim = model.optim
+    kept = {f.key: (f.e.numpy().copy(), f.Q.numpy().copy()) for f in optim.factors}
+    first = optim.factors[0]
+    real = dict(eigen_worker.BACKENDS)
+
+    def fail_on_first(m):  # LAPACK fails on one factor, in float32 and in float64
+        if m.shape == first.cov.shape and np.allclose(m, first.cov.numpy()):
+            raise np.linalg.LinAlgError("Eigenvalues did not converge")
+        return real["numpy"](m)
+
+    eigen_worker.BACKENDS.update(numpy=fail_on_first, numpy64=fail_on_first)
+    try:
+        with pytest.warns(RuntimeWarning, match="failed in float32 and float64") as caught:
+            for obs, act, adv, ret, noise in batches(5, model.nbatch, seed=1):
+                first.cov.assign(first.cov * 0.0 + np.eye(first.dim, dtype=np.float32))
+                model.train_on_batch(obs, act, adv, ret, 0.1, noise=noise)
+    finally:
+        eigen_worker.BACKENDS.update(real)
+    assert len([w for w in caught if "eigen-decomposition" in str(w.message)]) == 1
+    assert optim.eigen_failures >= 1 and model.log_extras()["eigen_failures"] == optim.eigen_failures
+    np.testing.assert_array_equal(first.e.numpy(), kept[first.key][0])  # the previous one
+    np.testing.assert_array_equal(first.Q.numpy(), kept[first.key][1])
+    others = [f for f in optim.factors if f is not first]
+    assert any(not np.array_equal(f.e.numpy(), kept[f.key][0]) for f in others)  # still updated
+    assert all(np.all(np.isfinite(p.numpy())) for p in model.params)
+    model.close()
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+def test_non_finite_statistics_raise_and_are_not_folded_in(is_async):
+    model = small_model(is_async=is_async)
+    train(model, 12)
+    before = [f.cov.numpy().copy() for f in model.optim.factors]
+    obs, act, adv, ret, noise = next(batches(1, model.nbatch, seed=2))
+    with pytest.raises(FloatingPointError, match="non-finite K-FAC factor statistics"):
+        model.train_on_batch(obs, act, adv, ret, 0.1, noise=np.full_like(noise, np.nan))
+    for f, b in zip(model.optim.factors, before):
+        np.testing.assert_array_equal(f.cov.numpy(), b)
+    model.close()
+

@@ -171,3 +171,22 @@ def test_interrupt_saves_a_checkpoint_then_resume_finishes(tmp_path, capsys):
     progress = rows(tmp_path / "run" / "progress.csv")
     assert int(progress[-1]["nupdates"]) == 50 and int(progress[-1]["total_timesteps"]) == 4000
     assert isinstance(Model, type)
+
+
+def test_non_finite_kfac_statistics_stop_the_run_naming_the_last_good_checkpoint(tmp_path, capsys):
+    """A NaN in the Fisher noise reaches only the K-FAC statistics (the losses stay finite):
+    the run stops at once instead of decomposing NaN factors (baselines' crash)."""
+    def poison_noise(model):
+        real = model.train_on_batch
+
+        def train_on_batch(obs, actions, advs, rewards, lr, noise=None):
+            if model.updates_done >= 12:
+                noise = np.full([model.nbatch], np.nan, np.float32)
+            return real(obs, actions, advs, rewards, lr, noise=noise)
+        model.train_on_batch = train_on_batch
+
+    status = cartpole_train(tmp_path, ["--save_interval", "5"], monkey=poison_noise)
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "non-finite K-FAC factor statistics" in err and "checkpoint00010" in err
+    assert json.loads((tmp_path / "run" / "status.json").read_text())["state"] == "failed"

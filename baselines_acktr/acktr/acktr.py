@@ -85,6 +85,10 @@ class Model(ActorCriticModel):
         out = self.train_step(batch, tf.constant(lr, tf.float32))
         return tuple(float(x) for x in out)
 
+    def log_extras(self):
+        """``eigen_failures``: decompositions kept from before because LAPACK failed."""
+        return {"eigen_failures": self.optim.eigen_failures} if self.optim.is_async else {}
+
     def close(self):
         """Stop the asynchronous eigen thread, if one runs (idempotent)."""
         self.train_step.close()

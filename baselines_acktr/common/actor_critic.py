@@ -153,6 +153,10 @@ class ActorCriticModel(tf.Module):
     def actor(self, action_space):
         return _StepActor(self)
 
+    def log_extras(self):
+        """Keys logged after baselines' own (none here)."""
+        return {}
+
     def mark_update(self, update):
         """Record that ``update`` updates are done (and the scheduler position)."""
         self.progress.assign([int(update), int(self.lr.n)])

@@ -62,13 +62,13 @@ class KfacTrainStep:
     def _train_impl(self, *args):
         *inputs, lr = args
         outputs, grads, new_stats = self.gradients_and_stats(*inputs)
-        self.optim.apply_gradients(grads, new_stats, lr)
-        return outputs
+        finite = self.optim.apply_gradients(grads, new_stats, lr)
+        return outputs, finite
 
     def _stats_impl(self, *inputs):
         outputs, grads, new_stats = self.gradients_and_stats(*inputs)
-        self.optim.update_stats(new_stats)
-        return outputs, grads
+        finite = self.optim.update_stats(new_stats)
+        return outputs, grads, finite
 
     def _update_impl(self, grads, lr, eigen_ready):
         self.optim.apply_updates(grads, lr, eigen_ready)
@@ -78,13 +78,23 @@ class KfacTrainStep:
         """One update on ``inputs`` (tensors of the signature) at rate ``lr`` (a float32
         scalar tensor); returns ``outputs`` as computed before the update."""
         if not self.optim.config.is_async:
-            return self._train_step(*inputs, lr)
+            outputs, finite = self._train_step(*inputs, lr)
+            self._check(finite)
+            return outputs
         if not self.optim.async_running:
             self.optim.start_async()
-        outputs, grads = self._stats_step(*inputs)
+        outputs, grads, finite = self._stats_step(*inputs)
+        self._check(finite)
         ready = self.optim.async_exchange()
         self._update_step(grads, lr, tf.constant(ready))
         return outputs
+
+    def _check(self, finite):
+        if not bool(finite):
+            raise FloatingPointError(
+                f"non-finite K-FAC factor statistics at optimizer step "
+                f"{int(self.optim.global_step.numpy())} (a NaN or inf in the activations or "
+                "in the sampled Fisher-loss gradients); they were not folded in")
 
     def close(self):
         """Stop the eigen thread, if one runs (idempotent; the next step restarts it)."""

@@ -89,6 +89,8 @@ def train_loop(model, runner, total_timesteps, log_interval, logger, callback=No
             logger.record("explained_variance", float(explained_variance(values, rewards)))
             logger.record("eprewmean", eprewmean)
             logger.record("eplenmean", safemean([e["l"] for e in epinfobuf]))
+            for key, value in model.log_extras().items():
+                logger.record(key, value)
             logger.dump(step=update * nbatch)
         if progress is not None:
             progress(update * nbatch, nupdates * nbatch, fps, eprewmean)

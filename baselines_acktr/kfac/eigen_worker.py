@@ -42,6 +42,25 @@ def _eigh_numpy(m):
     return e.astype(np.float32, copy=False), q.astype(np.float32, copy=False)
 
 
+def _eigh_numpy64(m):
+    """The retry of a failed decomposition: the same matrix in float64."""
+    return _eigh_numpy(np.asarray(m, np.float64))
+
+
+def _decompose_one(m):
+    """``(e, Q)`` of one matrix, or None when LAPACK fails in float32 and in float64
+    (baselines' known crash, openai/baselines#909: "Self-adjoint eigen decomposition was
+    not successful"); the optimizer then keeps that factor's previous decomposition."""
+    for backend in ("numpy", "numpy64"):
+        try:
+            e, q = BACKENDS[backend](m)
+        except (np.linalg.LinAlgError, ValueError, ArithmeticError):
+            continue
+        if np.all(np.isfinite(e)) and np.all(np.isfinite(q)):
+            return e, q
+    return None
+
+
 class _TfBatch:
     """``tf.linalg.eigh`` of a list of matrices in one ``tf.function`` call (traced
     once per list of shapes)."""
@@ -67,7 +86,8 @@ def resolve_blas_threads(blas_threads):
 
 
 def _decompose_all(mats, backend, tf_batch, stop, blas_limit=None):
-    """Eigen-decompose ``mats``; returns None if ``stop`` was set meanwhile.
+    """Eigen-decompose ``mats`` (an entry is None where a decomposition failed twice);
+    returns None if ``stop`` was set meanwhile.
     ``blas_limit``: a context manager factory that caps BLAS threads around the
     numpy decompositions (None: no cap)."""
     if backend == "numpy":
@@ -79,7 +99,13 @@ def _decompose_all(mats, backend, tf_batch, stop, blas_limit=None):
         large = [i for i, m in enumerate(mats) if m.shape[0] >= LARGE]
     out = [None] * len(mats)
     if small:
-        for i, r in zip(small, tf_batch([mats[i] for i in small])):
+        try:
+            results = tf_batch([mats[i] for i in small])
+        except Exception:  # noqa: BLE001 - tf's eigh failed on one of them: one by one
+            results = [_decompose_one(mats[i]) for i in small]
+        for i, r in zip(small, results):
+            if r is not None and not (np.all(np.isfinite(r[0])) and np.all(np.isfinite(r[1]))):
+                r = _decompose_one(mats[i])
             out[i] = r
     if large and blas_limit is not None:
         with blas_limit():
@@ -91,11 +117,12 @@ def _decompose_large(mats, large, out, stop):
     for i in large:
         if stop.is_set():
             return None
-        out[i] = BACKENDS["numpy"](mats[i])
+        out[i] = _decompose_one(mats[i])
     return out
 
 
-BACKENDS = {"numpy": _eigh_numpy}  # the per-matrix LAPACK path (tests may replace it)
+# the per-matrix LAPACK paths, float32 then the float64 retry (tests may replace them)
+BACKENDS = {"numpy": _eigh_numpy, "numpy64": _eigh_numpy64}
 CHOICES = ("auto", "numpy", "tf")
 
 

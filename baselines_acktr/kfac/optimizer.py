@@ -28,6 +28,8 @@ between the two stages.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import tensorflow as tf
 
@@ -69,6 +71,7 @@ class KfacOptimizer(tf.Module):
         self.vFv = tf.Variable(0.0, name="KFAC/vFv", trainable=False)
         self.built = False
         self._async = None
+        self.eigen_failures = 0  # factors whose decomposition failed (float32 and float64)
 
     def __getattr__(self, name):
         config = self.__dict__.get("config")
@@ -169,9 +172,19 @@ class KfacOptimizer(tf.Module):
         return [f.decompose() for f in self.factors]
 
     def install_eigens(self, eigens):
-        """Put decompositions ``[(e, Q), ...]`` (factor order) in place."""
-        for f, (e, q) in zip(self.factors, eigens):
-            f.install(e, q)
+        """Put decompositions ``[(e, Q), ...]`` (factor order) in place; a None entry keeps
+        that factor's previous decomposition."""
+        for f, eq in zip(self.factors, eigens):
+            if eq is not None:
+                f.install(*eq)
+
+    def count_eigen_failures(self, keys):
+        """Decompositions that failed twice; the first time, one warning."""
+        if not self.eigen_failures:
+            warnings.warn(f"K-FAC: eigen-decomposition of {', '.join(keys)} failed in float32 "
+                          "and float64; keeping the previous decomposition (counted as "
+                          "eigen_failures in the logs)", RuntimeWarning, stacklevel=2)
+        self.eigen_failures += len(keys)
 
     def apply_stats_eigen(self, eigens):
         """Install decompositions and count them (ports ``applyStatsEigen``)."""
@@ -216,20 +229,26 @@ class KfacOptimizer(tf.Module):
 
     # ----------------------------------------------------------------- step
     def apply_gradients(self, grads: list[tf.Tensor], new_stats: list[tf.Tensor],
-                        lr: tf.Tensor | float | None = None) -> None:
+                        lr: tf.Tensor | float | None = None) -> tf.Tensor:
         """One synchronous ACKTR optimizer step (ports ``apply_gradients`` +
         ``apply_gradients_kfac`` + ``apply_stats``).  Call inside the caller's
         ``tf.function``; ``new_stats`` comes from :meth:`compute_stats` on the
-        pre-update parameters."""
-        self.update_stats(new_stats)
+        pre-update parameters.  Returns whether the statistics were finite."""
+        finite = self.update_stats(new_stats)
         self.apply_updates(grads, lr)
+        return finite
 
-    def update_stats(self, new_stats: list[tf.Tensor]) -> None:
-        """Stage 1: ``global_step += 1`` and the running averages."""
+    def update_stats(self, new_stats: list[tf.Tensor]) -> tf.Tensor:
+        """Stage 1: ``global_step += 1`` and the running averages.  Returns whether this
+        batch's statistics were finite; non-finite ones are not folded in (the caller
+        stops: ``KfacTrainStep`` raises ``FloatingPointError``)."""
         if not self.built:
             raise RuntimeError("KfacOptimizer.build() must run before a step")
         self.global_step.assign_add(1)
-        self.apply_stats(new_stats, self.sgd_step.read_value())
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(s)) for s in new_stats])
+        s0 = self.sgd_step.read_value()
+        tf.cond(finite, lambda: self.apply_stats(new_stats, s0), lambda: tf.constant(False))
+        return finite
 
     def apply_updates(self, grads: list[tf.Tensor], lr: tf.Tensor | float | None = None,
                       eigen_ready: tf.Tensor | None = None) -> None:
