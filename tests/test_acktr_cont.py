@@ -263,7 +263,8 @@ def test_short_learn_cont_run(tmp_path):
 def test_non_finite_loss_raises_and_stops_threads(tmp_path):
     learner = ContLearner(4, 1, seed=0, is_async=True)
     learner.vf.hfinal.b.assign([np.nan])
-    with pytest.raises(FloatingPointError, match="non-finite value-function loss"):
+    # the NaN reaches the value function's K-FAC statistics in its first step
+    with pytest.raises(FloatingPointError, match="non-finite (value-function loss|K-FAC factor statistics)"):
         learn_cont(ENV, seed=0, num_timesteps=1000, timesteps_per_batch=100, learner=learner,
                    logger=Logger(str(tmp_path), stream=None))
     assert not learner.vf.optim.async_running and not eigen_threads()

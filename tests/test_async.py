@@ -75,13 +75,15 @@ def _slow_eigh(m):
 
 
 def test_exception_in_thread_reaches_the_caller(monkeypatch):
+    # a LAPACK failure is retried and survived (next tests); anything else is a bug
+    # that must reach the training thread
     def broken(m):
-        raise np.linalg.LinAlgError("Eigenvalues did not converge")
+        raise MemoryError("the eigen thread ran out of memory")
 
     monkeypatch.setitem(eigen_worker.BACKENDS, "numpy", broken)
     model = small_model(wait_first_eigen=False, eigen_backend="numpy")
     try:
-        with pytest.raises(EigenThreadError, match="did not converge"):
+        with pytest.raises(EigenThreadError, match="out of memory"):
             train(model, 40)
     finally:
         model.close()
@@ -200,7 +202,8 @@ def test_a_decomposition_failing_twice_keeps_the_previous_one_warns_once_and_cou
     finally:
         eigen_worker.BACKENDS.update(real)
     assert len([w for w in caught if "eigen-decomposition" in str(w.message)]) == 1
-    assert optim.eigen_failures >= 1 and model.log_extras()["eigen_failures"] == optim.eigen_failures
+    assert optim.eigen_failures >= 1
+    assert model.log_extras() == {"eigen_failures": optim.eigen_failures}
     np.testing.assert_array_equal(first.e.numpy(), kept[first.key][0])  # the previous one
     np.testing.assert_array_equal(first.Q.numpy(), kept[first.key][1])
     others = [f for f in optim.factors if f is not first]

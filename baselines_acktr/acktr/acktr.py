@@ -86,8 +86,10 @@ class Model(ActorCriticModel):
         return tuple(float(x) for x in out)
 
     def log_extras(self):
-        """``eigen_failures``: decompositions kept from before because LAPACK failed."""
-        return {"eigen_failures": self.optim.eigen_failures} if self.optim.is_async else {}
+        """``eigen_failures`` (decompositions kept from before because LAPACK failed), once
+        there is one: until then the rows hold exactly baselines' keys."""
+        n = self.optim.eigen_failures
+        return {"eigen_failures": n} if n else {}
 
     def close(self):
         """Stop the asynchronous eigen thread, if one runs (idempotent)."""

@@ -222,9 +222,9 @@ class ContLearner(tf.Module):
             eprewmean = safemean([e["r"] for e in epinfobuf])
             _record(logger, paths, vf_info, kl, stepsize, surr, i, timesteps_so_far, eprewmean,
                     safemean([e["l"] for e in epinfobuf]), fps)
-            if self.policy_optim.is_async or self.vf.optim.is_async:
-                logger.record("eigen_failures",
-                              self.policy_optim.eigen_failures + self.vf.optim.eigen_failures)
+            failures = self.policy_optim.eigen_failures + self.vf.optim.eigen_failures
+            if failures:  # until the first, the rows hold exactly the branch's keys
+                logger.record("eigen_failures", failures)
             stop = callback is not None and callback(locals()) is False
             logger.dump(step=timesteps_so_far)
             i += 1
