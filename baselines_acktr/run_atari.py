@@ -30,6 +30,9 @@ def parse(argv):
     p.add_argument("--alg", choices=sorted(ALG_DEFAULTS), default="acktr")
     p.add_argument("--num_env", type=cli.positive_int, default=None,
                    help="parallel envs (default 32 for acktr, 16 for a2c)")
+    p.add_argument("--episode_frames", choices=["baselines", "ale"], default="baselines",
+                   help="episode cap: gym's NoFrameskip-v4 registration that baselines ran on "
+                        "(400,000 frames; default) or ale-py's (108,000)")
     p.add_argument("--vec", choices=["async", "sync"], default="async",
                    help="envs in subprocesses (async, default) or in this process")
     return p.parse_args(argv)
@@ -57,25 +60,27 @@ def _main(argv):
     obs_shape = probe.observation_space.shape
     probe.close()
     config = dict(env=args.env, alg=args.alg, network="cnn", seed=args.seed, num_env=num_env,
-                  nsteps=hyper["nsteps"], lr=hyper["lr"], gamma=0.99)
+                  nsteps=hyper["nsteps"], lr=hyper["lr"], gamma=0.99,
+                  episode_frames=args.episode_frames)
 
     def build(total=args.num_timesteps):
         policy = Policy(obs_shape, ("discrete", nact), network="cnn", seed=args.seed)
         return cli.build_model(args.alg, policy, num_env, total, hyper["nsteps"], ent_coef=0.01,
-                           vf_coef=0.5, lr=hyper["lr"], max_grad_norm=0.5, lrschedule="linear",
-                           seed=args.seed)
+                               vf_coef=0.5, lr=hyper["lr"], max_grad_norm=0.5,
+                               lrschedule="linear", seed=args.seed)
 
     if args.play:
         def make_play_env():
-            env = atari_wrappers.make_atari(args.env, render_mode="rgb_array")
+            env = atari_wrappers.make_atari(args.env, render_mode="rgb_array",
+                                            frame_cap=args.episode_frames)
             env = envs.Monitor(env)
             return atari_wrappers.wrap_deepmind(env, frame_stack=True, frame_stack_pad="zeros")
 
         return cli.play(PROG, args, build, make_play_env, args.play_episodes)
 
     def make_env(monitor_dir):
-        return envs.make_atari_env(args.env, num_env, args.seed,
-                                             monitor_dir=monitor_dir, vec=args.vec)
+        return envs.make_atari_env(args.env, num_env, args.seed, monitor_dir=monitor_dir,
+                                   vec=args.vec, frame_cap=args.episode_frames)
 
     return cli.train(PROG, args, config, build, make_env)
 

@@ -402,3 +402,39 @@ def test_make_atari_env_async_in_subprocesses():
         assert [rec["l"] for rec in found] == [5, 5]
     finally:
         envs.close()
+
+
+def _frame_cap_layers(env):
+    """(the TimeLimit under NoopResetEnv, in frames, or None; ALE's own frame limit)."""
+    cap, below_noop = None, False
+    while hasattr(env, "env"):
+        if below_noop and isinstance(env, gym.wrappers.TimeLimit):
+            cap = env._max_episode_steps
+        below_noop = below_noop or isinstance(env, NoopResetEnv)
+        env = env.env
+    return cap, env.unwrapped.ale.getInt("max_num_frames_per_episode")
+
+
+def test_episode_cap_is_gyms_400k_frames_as_baselines_ran_on():
+    for env_id, frames in (("PongNoFrameskip-v4", 400_000), ("SpaceInvadersNoFrameskip-v4", 300_000)):
+        env = make_atari(env_id)
+        assert _frame_cap_layers(env) == (frames, 0)  # gym's TimeLimit, no ALE limit
+        env.close()
+    env = make_atari("PongNoFrameskip-v4", frame_cap="ale")
+    assert _frame_cap_layers(env) == (None, 108_000)  # ale-py's registration, kept on request
+    env.close()
+    with pytest.raises(ValueError, match="frame_cap"):
+        make_atari("PongNoFrameskip-v4", frame_cap="forever")
+
+
+def test_a_capped_game_ends_truncated_and_the_monitor_records_it():
+    env = Monitor(make_atari("PongNoFrameskip-v4", frame_cap=200))  # 200 frames
+    env.reset(seed=0)
+    steps, truncated, info = 0, False, {}
+    while not truncated:
+        _, _, terminated, truncated, info = env.step(env.action_space.sample())
+        steps += 1
+        assert not terminated
+    # frames: up to 30 no-ops at reset, then 4 per agent step
+    assert 200 // 4 - 30 // 4 - 1 <= steps <= 200 // 4 and info["episode"]["l"] == steps
+    env.close()

@@ -331,18 +331,42 @@ class FrameStack(gym.Wrapper):
 # --------------------------------------------------------------------------- #
 # Builders
 # --------------------------------------------------------------------------- #
-def make_atari(env_id, max_episode_steps=None, render_mode=None):
+FRAME_CAPS = ("baselines", "ale")
+
+
+def baselines_frame_cap(env_id):
+    """The episode cap of gym's ``*NoFrameskip-v4`` registration that baselines ran on:
+    100,000 agent steps of the game's standard frameskip, counted in frames (400,000;
+    300,000 for Space Invaders, whose frameskip is 3)."""
+    return 300_000 if env_id.startswith("SpaceInvaders") else 400_000
+
+
+def make_atari(env_id, max_episode_steps=None, render_mode=None, frame_cap="baselines"):
     """Port of baselines ``atari_wrappers.make_atari``.
 
-    ``gym.make(env_id)`` (ALE envs registered through ``ale_py``), then
-    ``NoopResetEnv(noop_max=30)`` and ``MaxAndSkipEnv(skip=4)``, then, if
-    ``max_episode_steps`` is given, gymnasium's ``TimeLimit`` counting agent
-    steps (identical to baselines' ``TimeLimit``, which marked the end as a
-    truncation too).  Raises ValueError for an id without ``NoFrameskip`` or
-    an unregistered id.
+    ``gym.make(env_id)`` (ALE envs registered through ``ale_py``) capped at
+    ``frame_cap`` frames, then ``NoopResetEnv(noop_max=30)`` and
+    ``MaxAndSkipEnv(skip=4)``, then, if ``max_episode_steps`` is given,
+    gymnasium's ``TimeLimit`` counting agent steps (identical to baselines'
+    ``TimeLimit``, which marked the end as a truncation too).
+
+    ``frame_cap``: ``'baselines'`` (default) reproduces gym's registration, a
+    ``TimeLimit`` of :func:`baselines_frame_cap` frames on the raw env with no ALE
+    limit; ``'ale'`` keeps ale-py's own (108,000 frames, 4× shorter); an int is a
+    cap in frames.  Raises ValueError for an id without ``NoFrameskip``, an
+    unregistered id or an unknown cap.
     """
     check_atari_id(env_id)
-    env = gym.make(env_id, render_mode=render_mode)
+    if frame_cap == "ale":
+        env = gym.make(env_id, render_mode=render_mode)
+    else:
+        if frame_cap == "baselines":
+            frame_cap = baselines_frame_cap(env_id)
+        if isinstance(frame_cap, bool) or not isinstance(frame_cap, int) or frame_cap < 1:
+            raise ValueError(f"frame_cap must be 'baselines', 'ale' or a number of frames, "
+                             f"got {frame_cap!r}")
+        env = gym.make(env_id, render_mode=render_mode, max_num_frames_per_episode=0)
+        env = TimeLimit(env, max_episode_steps=frame_cap)
     env = NoopResetEnv(env, noop_max=30)
     env = MaxAndSkipEnv(env, skip=4)
     if max_episode_steps is not None:

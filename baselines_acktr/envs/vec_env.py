@@ -216,9 +216,10 @@ def episode_infos(infos):
 # --------------------------------------------------------------------------- #
 # Atari (the Atari branch of baselines' cmd_util.make_vec_env)
 # --------------------------------------------------------------------------- #
-def _make_env_fn(env_id, rank, seed, monitor_dir, max_episode_steps, wrapper_kwargs):
+def _make_env_fn(env_id, rank, seed, monitor_dir, max_episode_steps, wrapper_kwargs, frame_cap):
     def make():
-        env = atari_wrappers.make_atari(env_id, max_episode_steps=max_episode_steps)
+        env = atari_wrappers.make_atari(env_id, max_episode_steps=max_episode_steps,
+                                        frame_cap=frame_cap)
         filename = os.path.join(monitor_dir, str(rank)) if monitor_dir is not None else None
         env = Monitor(env, filename)
         env = atari_wrappers.wrap_deepmind(env, **wrapper_kwargs)
@@ -240,6 +241,7 @@ def make_atari_env(
     max_episode_steps: int | None = None,
     wrapper_kwargs: dict | None = None,
     context: str = "spawn",
+    frame_cap: str | int = "baselines",
 ) -> gym.vector.VectorEnv:
     """Port of baselines ``cmd_util.make_vec_env`` for Atari (``make_env``
     with ``env_type='atari'``).
@@ -266,7 +268,7 @@ def make_atari_env(
     not touched here.
 
     Unknown ids and ids without ``NoFrameskip`` raise ValueError.
-    ``max_episode_steps`` and ``wrapper_kwargs`` are passed to
+    ``max_episode_steps``, ``frame_cap`` and ``wrapper_kwargs`` are passed to
     :func:`make_atari` and :func:`wrap_deepmind`.
     """
     check_vec_args(num_env, vec)
@@ -276,7 +278,8 @@ def make_atari_env(
     # baselines run.py: wrap_deepmind without stacking, then VecFrameStack(env, 4)
     wrapper_kwargs = dict(dict(frame_stack=True, frame_stack_pad="zeros"), **(wrapper_kwargs or {}))
     env_fns = [
-        _make_env_fn(env_id, start_index + i, seed, monitor_dir, max_episode_steps, wrapper_kwargs)
+        _make_env_fn(env_id, start_index + i, seed, monitor_dir, max_episode_steps, wrapper_kwargs,
+                     frame_cap)
         for i in range(num_env)
     ]
     return vector_env(env_fns, vec, seed, start_index, context)
