@@ -54,10 +54,7 @@ class ActorCriticModel(tf.Module):
         """TensorSpecs of (obs, actions, advs, returns, noise) for one training batch."""
         p = self.policy
         obs_spec = tf.TensorSpec([self.nbatch, *p.obs_shape], p.obs_dtype)
-        if p.action_kind == "discrete":
-            act_spec = tf.TensorSpec([self.nbatch], tf.int32)
-        else:
-            act_spec = tf.TensorSpec([self.nbatch, p.nact], tf.float32)
+        act_spec = p.action_spec(self.nbatch)
         vec = tf.TensorSpec([self.nbatch], tf.float32)
         return [obs_spec, act_spec, vec, vec, vec]
 
@@ -95,7 +92,7 @@ class ActorCriticModel(tf.Module):
         return self.train_on_batch(obs, actions, advs, rewards, cur_lr)
 
     def _act_dtype(self):
-        return tf.int32 if self.policy.action_kind == "discrete" else tf.float32
+        return self.policy.act_dtype
 
     # -------------------------------------------------------------- acting
     def _step_impl(self, obs):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from .distributions import CategoricalPd, DiagGaussianPd
+from .distributions import BernoulliPd, CategoricalPd, DiagGaussianPd, MultiCategoricalPd
 from ..kfac.layers import Conv2D, Dense, LogStd
 
 NATURE_CONVS = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
@@ -92,42 +92,77 @@ class _MlpTrunk(tf.Module):
         self.nout = nin
         self.activation = activation
 
-    @staticmethod
-    def preprocess(obs):
-        return tf.reshape(tf.cast(obs, tf.float32), [tf.shape(obs)[0], -1])
-
     def __call__(self, x, capture=None):
         for layer in self.layers:
             x = self.activation(layer(x, capture))
         return x
 
 
+ACTION_KINDS = ("discrete", "box", "multidiscrete", "multibinary")
+
+
+def encode_observation(obs, encoding):
+    """Ports baselines ``encode_observation`` for the mlp: ``None`` (a Box: floats,
+    flattened), ``('discrete', n)`` (one-hot) or ``('multidiscrete', nvec)`` (one
+    one-hot per component, concatenated)."""
+    if encoding is None:
+        return tf.reshape(tf.cast(obs, tf.float32), [tf.shape(obs)[0], -1])
+    kind, n = encoding
+    if kind == "discrete":
+        return tf.one_hot(tf.cast(obs, tf.int32), int(n), dtype=tf.float32)
+    obs = tf.cast(obs, tf.int32)
+    return tf.concat([tf.one_hot(obs[:, i], int(k), dtype=tf.float32) for i, k in enumerate(n)],
+                     axis=-1)
+
+
+def _encoded_width(obs_shape, encoding):
+    if encoding is None:
+        return int(np.prod(obs_shape))
+    kind, n = encoding
+    return int(n) if kind == "discrete" else int(sum(n))
+
+
 class Policy(tf.Module):
     """Policy and value function with K-FAC capture.
 
     ``network``: ``'cnn'`` (nature CNN; ``convs``/``fc`` override its sizes) or
-    ``'mlp'`` (``hidden`` widths, default 2×64 tanh).  ``action``: ``('discrete', n)``
-    or ``('box', nact)``.  ``biasadd=True`` makes fully connected layers use
-    ``tf.nn.bias_add`` (for studying baselines' homogeneous-coordinate path).
+    ``'mlp'`` (``hidden`` widths, default 2×64 tanh).  ``action``: ``('discrete', n)``,
+    ``('box', nact)``, ``('multidiscrete', (nvec, start))`` or ``('multibinary', n)``
+    (baselines' Categorical, DiagGaussian, MultiCategorical and Bernoulli heads).
+    ``obs_encoding`` (mlp): None for Box observations, ``('discrete', n)`` or
+    ``('multidiscrete', nvec)`` for one-hot encoded ones.  ``biasadd=True`` makes
+    fully connected layers use ``tf.nn.bias_add`` (for studying baselines'
+    homogeneous-coordinate path).
 
     ``params`` lists trainable variables in baselines' creation order: trunk,
     ``pi``, value trunk (``copy``), ``vf``, then ``pi/logstd``.
     """
 
-    def __init__(self, obs_shape: tuple[int, ...], action: tuple[str, int], network: str = "cnn",
+    def __init__(self, obs_shape: tuple[int, ...], action: tuple, network: str = "cnn",
                  value_network: str = "shared", hidden: tuple[int, ...] = (64, 64),
-                 convs=NATURE_CONVS, fc: int = 512, biasadd: bool = False, seed: int = 0):
+                 convs=NATURE_CONVS, fc: int = 512, biasadd: bool = False, seed: int = 0,
+                 obs_encoding: tuple | None = None):
         super().__init__(name="policy")
         kind, nact = action
-        if kind not in ("discrete", "box"):
-            raise ValueError(f"action kind must be 'discrete' or 'box', got {kind!r}")
+        if kind not in ACTION_KINDS:
+            raise ValueError(f"action kind must be one of {ACTION_KINDS}, got {kind!r}")
         if value_network not in ("shared", "copy"):
             raise ValueError(f"value_network must be 'shared' or 'copy', got {value_network!r}")
         rng = np.random.default_rng(seed)
         bias_mode = "bias_add" if biasadd else "add"
         self.obs_shape = tuple(int(s) for s in obs_shape)
-        self.obs_dtype = tf.uint8 if network == "cnn" else tf.float32
-        self.action_kind, self.nact = kind, int(nact)
+        self.obs_encoding = obs_encoding
+        self.obs_dtype = tf.uint8 if network == "cnn" else \
+            (tf.float32 if obs_encoding is None else tf.int32)
+        self.action_kind = kind
+        if kind == "multidiscrete":
+            nvec, start = nact
+            self.nvec, self.start = tuple(int(n) for n in nvec), tuple(int(s) for s in start)
+            self.nact, self.action_shape = sum(self.nvec), (len(self.nvec),)
+        else:
+            self.nact = int(nact)
+            self.action_shape = () if kind == "discrete" else (self.nact,)
+        self.act_dtype = tf.float32 if kind == "box" else tf.int32
 
         def trunk(prefix):
             if network == "cnn":
@@ -135,8 +170,9 @@ class Policy(tf.Module):
                     raise ValueError(f"cnn needs HWC image observations, got shape {self.obs_shape}")
                 return _ConvTrunk(prefix, self.obs_shape, convs, fc, rng, bias_mode)
             if network == "mlp":
-                return _MlpTrunk(prefix + "mlp_" if prefix == "" else prefix, int(np.prod(self.obs_shape)),
-                                 hidden, rng, bias_mode)
+                return _MlpTrunk(prefix + "mlp_" if prefix == "" else prefix,
+                                 _encoded_width(self.obs_shape, obs_encoding), hidden, rng,
+                                 bias_mode)
             raise ValueError(f"unknown network {network!r} (expected 'cnn' or 'mlp')")
 
         self.trunk = trunk("")
@@ -159,14 +195,56 @@ class Policy(tf.Module):
         """Returns ``(pd, v)``: the action distribution and the value ``[B]``."""
         # One preprocessed tensor feeds both trunks, so K-FAC sees that their first
         # layers read the same input and shares one activation factor (as baselines).
-        x = self.trunk.preprocess(obs)
+        x = self.preprocess(obs)
         h = self.trunk(x, capture)
         pi_out = self.pi(h, capture)
         hv = self.vf_trunk(x, capture) if self.vf_trunk is not None else h
         v = self.vf(hv, capture)[:, 0]
-        if self.logstd is None:
-            return CategoricalPd(pi_out), v
-        return DiagGaussianPd(pi_out, self.logstd(pi_out, capture)), v
+        if self.action_kind == "box":
+            return DiagGaussianPd(pi_out, self.logstd(pi_out, capture)), v
+        if self.action_kind == "multidiscrete":
+            return MultiCategoricalPd(self.nvec, self.start, pi_out), v
+        if self.action_kind == "multibinary":
+            return BernoulliPd(pi_out), v
+        return CategoricalPd(pi_out), v
+
+    def preprocess(self, obs):
+        if isinstance(self.trunk, _ConvTrunk):
+            return self.trunk.preprocess(obs)
+        return encode_observation(obs, self.obs_encoding)
+
+    def action_spec(self, nbatch):
+        """The ``tf.TensorSpec`` of a batch of ``nbatch`` actions."""
+        return tf.TensorSpec([nbatch, *self.action_shape], self.act_dtype)
+
+
+def spaces_of(ob_space, ac_space):
+    """``(obs_shape, action, obs_encoding)`` of :class:`Policy` for gymnasium spaces
+    (ports the dispatch of baselines' ``make_pdtype`` and ``observation_placeholder``);
+    ValueError naming any other space."""
+    import gymnasium as gym
+
+    sp = gym.spaces
+    if isinstance(ac_space, sp.Discrete) and int(ac_space.start) == 0:
+        action = ("discrete", int(ac_space.n))
+    elif isinstance(ac_space, sp.Box) and len(ac_space.shape) == 1:
+        action = ("box", int(ac_space.shape[0]))
+    elif isinstance(ac_space, sp.MultiDiscrete) and len(ac_space.shape) == 1:
+        action = ("multidiscrete", (tuple(ac_space.nvec.tolist()), tuple(ac_space.start.tolist())))
+    elif isinstance(ac_space, sp.MultiBinary) and np.ndim(ac_space.n) == 0:
+        action = ("multibinary", int(ac_space.n))
+    else:
+        raise ValueError(f"unsupported action space {ac_space} (baselines' ACKTR takes Discrete, "
+                         "1-D Box, 1-D MultiDiscrete and 1-D MultiBinary)")
+    if isinstance(ob_space, sp.Discrete) and int(ob_space.start) == 0:
+        return (), action, ("discrete", int(ob_space.n))
+    if isinstance(ob_space, sp.MultiDiscrete) and len(ob_space.shape) == 1 and \
+            not np.any(ob_space.start):
+        return ob_space.shape, action, ("multidiscrete", tuple(ob_space.nvec.tolist()))
+    if isinstance(ob_space, sp.Box):
+        return ob_space.shape, action, None
+    raise ValueError(f"unsupported observation space {ob_space} (Box, Discrete or 1-D "
+                     "MultiDiscrete)")
 
 
 def build_policy(env, network: str, seed: int = 0, **network_kwargs) -> Policy:
@@ -176,18 +254,12 @@ def build_policy(env, network: str, seed: int = 0, **network_kwargs) -> Policy:
     ``num_layers``/``num_hidden`` (baselines' names, default 2×64), for cnn
     ``convs``/``fc``; ``one_dim_bias`` is accepted and ignored (always on).
     """
-    import gymnasium as gym
-
-    ob_space = env.single_observation_space
-    ac_space = env.single_action_space
-    if isinstance(ac_space, gym.spaces.Discrete):
-        action = ("discrete", int(ac_space.n))
-    elif isinstance(ac_space, gym.spaces.Box) and len(ac_space.shape) == 1:
-        action = ("box", int(ac_space.shape[0]))
-    else:
-        raise ValueError(f"unsupported action space {ac_space} (need Discrete or 1-D Box)")
+    obs_shape, action, encoding = spaces_of(env.single_observation_space, env.single_action_space)
+    if encoding is not None and network != "mlp":
+        raise ValueError(f"{network} needs image observations; a one-hot encoded "
+                         f"{encoding[0]} observation needs network='mlp'")
     kw = dict(network_kwargs)
     kw.pop("one_dim_bias", None)
     if network == "mlp":
         kw["hidden"] = (int(kw.pop("num_hidden", 64)),) * int(kw.pop("num_layers", 2))
-    return Policy(ob_space.shape, action, network=network, seed=seed, **kw)
+    return Policy(obs_shape, action, network=network, seed=seed, obs_encoding=encoding, **kw)
