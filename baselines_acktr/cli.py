@@ -45,6 +45,11 @@ def base_parser(prog, description, default_env, default_timesteps, save_interval
     p.add_argument("--play", action="store_true",
                    help="load --load_path, play episodes, write a GIF and print the returns")
     p.add_argument("--play_episodes", type=positive_int, default=1)
+    p.add_argument("--eval", type=positive_int, default=None, metavar="N",
+                   help="load --load_path, play N whole episodes, print mean ± std, write "
+                        "<log_path>/eval.csv")
+    p.add_argument("--deterministic", action="store_true",
+                   help="--eval/--play: the policy's mode instead of samples")
     p.add_argument("--video", default=None, help="GIF path for --play (default <log_path>/play.gif)")
     return p
 
@@ -189,7 +194,7 @@ class RunGuard:
         return status
 
 
-def _restore(prog, learner, ckpt_or_trackables, path):
+def restore_learner(prog, learner, ckpt_or_trackables, path):
     """Read checkpoint ``path`` into the learner; a bad one is a one-line exit 2."""
     from .common.checkpoints import CheckpointError, Checkpointer
 
@@ -222,7 +227,7 @@ def train(prog, args, config, build, make_env):
     save_path = args.save_path or os.path.join(log_path, "checkpoints")
     ckpt = Checkpointer(save_path, learner.trackables(), dict(config, log_path=log_path))
     if args.load_path is not None:
-        saved = _restore(prog, learner, ckpt, args.load_path)
+        saved = restore_learner(prog, learner, ckpt, args.load_path)
         print(f"resumed from {args.load_path} at update {learner.updates_done} "
               f"({learner.timesteps_done} timesteps; saved config: "
               f"env={saved.get('env')}, alg={saved.get('alg')})")
@@ -284,53 +289,3 @@ def train(prog, args, config, build, make_env):
             opened.pop().close()
 
     return guard.run(body, learner.close, close_opened)
-
-
-def play(prog, args, build, make_play_env, episodes):
-    """Load ``--load_path`` into a fresh learner, play ``episodes`` whole episodes in
-    ``make_play_env()`` (a single env that renders RGB frames) with the learner's
-    :meth:`actor`, write a GIF and print the returns."""
-    if args.load_path is None:
-        fail(prog, "--play needs --load_path (a checkpoint or a checkpoint directory)")
-    learner = build()
-    _restore(prog, learner, learner.trackables(), args.load_path)
-    env = make_play_env()
-    frames, returns = [], []
-    stop = StopOnSignal._active  # Ctrl-C: stop playing, keep what was recorded
-    try:
-        actor = learner.actor(env.action_space)
-        obs, _ = env.reset(seed=args.seed)
-        actor.reset()
-        while len(returns) < episodes and not (stop is not None and stop.requested):
-            obs, _, terminated, truncated, info = env.step(actor(obs))
-            if len(frames) < 5000:
-                frames.append(env.render())
-            if "episode" in info:  # a whole game ended (Monitor's record)
-                returns.append(info["episode"]["r"])
-                print(f"episode {len(returns)}: return {info['episode']['r']:g}, "
-                      f"length {info['episode']['l']}")
-            if terminated or truncated:
-                obs, _ = env.reset()
-                actor.reset()
-    finally:
-        env.close()
-        learner.close()
-    video = args.video or os.path.join(args.log_path or default_log_path(args), "play.gif")
-    write_gif(video, frames)
-    mean = f"{sum(returns) / len(returns):g}" if returns else "n/a (no episode finished)"
-    print(f"mean return over {len(returns)} episodes: {mean}; video: {video}")
-    return 0
-
-
-def write_gif(path, frames, every=2, fps=30):
-    """Write RGB frames as an animated GIF (every ``every``-th frame)."""
-    from PIL import Image
-
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    images = [Image.fromarray(f) for f in frames[::every] if f is not None]
-    if not images:
-        raise RuntimeError("the environment rendered no frames")
-    tmp = f"{path}.tmp-{os.getpid()}.gif"
-    images[0].save(tmp, save_all=True, append_images=images[1:], duration=int(1000 * every / fps),
-                   loop=0)
-    os.replace(tmp, path)

@@ -17,7 +17,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from . import cli  # noqa: E402
+from . import cli, episodes  # noqa: E402
 
 PROG = "run_atari.py"
 ALG_DEFAULTS = {"acktr": dict(lr=0.25, nsteps=20, num_env=32),
@@ -76,7 +76,14 @@ def _main(argv):
             env = envs.Monitor(env)
             return atari_wrappers.wrap_deepmind(env, frame_stack=True, frame_stack_pad="zeros")
 
-        return cli.play(PROG, args, build, make_play_env, args.play_episodes)
+        return episodes.play(PROG, args, build, make_play_env, args.play_episodes)
+    if args.eval:
+        def make_eval_env():  # whole games: no episodic-life ends; Monitor's scores unclipped
+            env = envs.Monitor(atari_wrappers.make_atari(args.env, frame_cap=args.episode_frames))
+            return atari_wrappers.wrap_deepmind(env, episode_life=False, frame_stack=True,
+                                                frame_stack_pad="zeros")
+
+        return episodes.evaluate(PROG, args, build, make_eval_env, args.eval, args.deterministic)
 
     def make_env(monitor_dir):
         return envs.make_atari_env(args.env, num_env, args.seed, monitor_dir=monitor_dir,

@@ -21,7 +21,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering for --play
 
-from . import cli  # noqa: E402
+from . import cli, episodes  # noqa: E402
 
 PROG = "run_mujoco.py"
 VARIANTS = {"master", "paper"}
@@ -110,7 +110,14 @@ def run_master(args, obs_shape, nact):
                               "async")
             return _SingleFromVector(normalized(base, holder["model"], training=False))
 
-        return cli.play(PROG, args, build_and_keep, make_play_env, args.play_episodes)
+        return episodes.play(PROG, args, build_and_keep, make_play_env, args.play_episodes)
+    if args.eval:
+        def make_eval_env():  # normalisation statistics frozen at the checkpoint's
+            base = make_vec_env(args.env, 1, args.seed, vec="sync")
+            return _SingleFromVector(normalized(base, holder["model"], training=False))
+
+        return episodes.evaluate(PROG, args, build_and_keep, make_eval_env, args.eval,
+                                 args.deterministic)
 
     def make_env(monitor_dir):
         env = make_vec_env(args.env, MASTER["num_env"], args.seed, monitor_dir=monitor_dir,
@@ -139,13 +146,16 @@ def run_paper(args, obs_shape, nact):
             return _SingleFromVector(vector_env(
                 [lambda: Monitor(gym.make(args.env, render_mode="rgb_array"))], "async"))
 
-        return cli.play(PROG, args, build, make_play_env, args.play_episodes)
+        return episodes.play(PROG, args, build, make_play_env, args.play_episodes)
+    if args.eval:  # the filter's statistics frozen at the checkpoint's
+        return episodes.evaluate(PROG, args, build, lambda: make_cont_env(args.env, args.seed),
+                                 args.eval, args.deterministic)
     return cli.train(PROG, args, config, build,
                      lambda monitor_dir: make_cont_env(args.env, args.seed, monitor_dir))
 
 
 class _SingleFromVector:
-    """A one-env vector env seen as a single env (for ``cli.play``)."""
+    """A one-env vector env seen as a single env (for ``--play`` and ``--eval``)."""
 
     def __init__(self, venv):
         self.venv = venv

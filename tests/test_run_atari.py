@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from baselines_acktr import cli
+from baselines_acktr import cli, compare
 from baselines_acktr.acktr import Model
 from baselines_acktr.cli import build_model
 from baselines_acktr.envs import make_vec_env
@@ -190,3 +190,37 @@ def test_non_finite_kfac_statistics_stop_the_run_naming_the_last_good_checkpoint
     err = capsys.readouterr().err
     assert "non-finite K-FAC factor statistics" in err and "checkpoint00010" in err
     assert json.loads((tmp_path / "run" / "status.json").read_text())["state"] == "failed"
+
+
+def test_eval_plays_whole_games_and_compare_reads_eval_csv(pong_run, tmp_path, capsys):
+    log = tmp_path / "eval"
+    assert run_atari.main(["--eval", "2", "--load_path", str(pong_run / "checkpoints"),
+                           "--log_path", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert "eval: 2 episodes (stochastic), return" in out
+    games = rows(log / "eval.csv")
+    assert len(games) == 2
+    for g in games:  # whole games of Pong, unclipped: one side reached 21
+        assert -21 <= float(g["r"]) <= 21 and int(g["l"]) > 100 and g["deterministic"] == "0"
+    # beside the run's progress.csv, compare reports it
+    for name in ("progress.csv", "config.json"):
+        (log / name).write_bytes((pong_run / name).read_bytes())
+    assert compare.main([str(log), "--out", str(tmp_path / "cmp")]) == 0
+    table = rows(tmp_path / "cmp" / "comparison.csv")
+    assert {r["eval_episodes"] for r in table} == {"2"}
+    mean = np.mean([float(g["r"]) for g in games])
+    assert float(table[0]["eval_mean"]) == pytest.approx(mean)
+    assert "Evaluation (`eval.csv`, stochastic actions" in (tmp_path / "cmp" / "comparison.md").read_text()
+
+
+def test_predict_samples_or_takes_the_mode():
+    model = build_model("acktr", Policy([4], ("discrete", 3), network="mlp"), 4, 4000, 20,
+                        0.01, 0.5, 0.25, 0.5, "linear", 0)
+    model.policy.pi.w.assign(np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32) * 3)
+    obs = np.random.default_rng(1).normal(size=(64, 4)).astype(np.float32)
+    pd, _ = model.policy(obs)
+    mode, state = model.predict(obs, deterministic=True)
+    assert state is None
+    np.testing.assert_array_equal(mode, np.argmax(pd.logits.numpy(), axis=-1))
+    draws = np.stack([model.predict(obs)[0] for _ in range(20)])
+    assert (draws != mode).any() and draws.min() >= 0 and draws.max() <= 2

@@ -133,6 +133,14 @@ def test_master_variant_resume_restores_normalisation(hopper_run):
     assert [int(r["total_timesteps"]) for r in rows] == [2500, 5000, 7500]
 
 
+def test_master_variant_eval(hopper_run, tmp_path, capsys):
+    assert run_mujoco.main(["--eval", "2", "--deterministic", "--load_path",
+                            str(hopper_run / "checkpoints"), "--log_path", str(tmp_path)]) == 0
+    assert "eval: 2 episodes (deterministic), return" in capsys.readouterr().out
+    games = list(csv.DictReader(open(tmp_path / "eval.csv")))
+    assert len(games) == 2 and all(g["deterministic"] == "1" and int(g["l"]) > 0 for g in games)
+
+
 def test_master_variant_play(hopper_run, capsys):
     gif = hopper_run / "play.gif"
     assert run_mujoco.main(["--play", "--load_path", str(hopper_run / "checkpoints"),
@@ -174,6 +182,10 @@ def test_paper_variant_run_resume_play_and_mismatch(tmp_path, hopper_run, capsys
                             str(log / "checkpoints"), "--log_path", str(log)]) == 0
     assert "episode 1: return" in capsys.readouterr().out
     assert (log / "play.gif").read_bytes()[:3] == b"GIF"
+    assert run_mujoco.main(["--variant", "paper", "--eval", "1", "--load_path",
+                            str(log / "checkpoints"), "--log_path", str(log)]) == 0
+    assert "eval: 1 episodes (stochastic)" in capsys.readouterr().out
+    assert len(list(csv.DictReader(open(log / "eval.csv")))) == 1
     # a master checkpoint is not a paper one
     with pytest.raises(SystemExit) as exc:
         run_mujoco.main(["--variant", "paper", "--load_path", str(hopper_run / "checkpoints"),

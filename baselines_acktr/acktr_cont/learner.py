@@ -72,11 +72,13 @@ def adjust_stepsize(stepsize, kl, desired_kl, min_stepsize=MIN_STEPSIZE,
 class _Actor:
     """Plays as the branch's ``rollout``: the policy sees ``[ob, prev_ob]`` (filtered,
     statistics frozen; ``prev_ob`` zeros at an episode's start) and its action in
-    ``[-1, 1]`` is mapped affinely to the action box and clipped."""
+    ``[-1, 1]`` is mapped affinely to the action box and clipped.  ``deterministic``:
+    the mean action instead of a sample."""
 
-    def __init__(self, learner, action_space):
+    def __init__(self, learner, action_space, deterministic=False):
         self.policy, self.obfilter = learner.policy, learner.obfilter
         self.low, self.high = action_space.low, action_space.high
+        self.deterministic = deterministic
         self.prev = None
 
     def reset(self):
@@ -85,7 +87,9 @@ class _Actor:
     def __call__(self, ob):
         ob = self.obfilter(ob, update=False)
         prev = np.zeros(ob.shape, np.float32) if self.prev is None else self.prev
-        ac, _, _ = self.policy.act(np.concatenate([ob, prev], -1))
+        ac, ac_dist, _ = self.policy.act(np.concatenate([ob, prev], -1))
+        if self.deterministic:
+            ac = ac_dist[:self.policy.ac_dim]  # the mean
         self.prev = np.copy(ob)
         return np.clip(self.low + (ac + 1.0) * 0.5 * (self.high - self.low), self.low, self.high)
 
@@ -174,8 +178,8 @@ class ContLearner(tf.Module):
             raise ValueError(f"the checkpoint is already at {self.timesteps_done} timesteps; "
                              "raise --num_timesteps to continue")
 
-    def actor(self, action_space):
-        return _Actor(self, action_space)
+    def actor(self, action_space, deterministic=False):
+        return _Actor(self, action_space, deterministic)
 
     def close(self):
         """Stop both optimizers' eigen threads (idempotent; they restart on the next update)."""

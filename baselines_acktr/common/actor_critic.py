@@ -10,16 +10,17 @@ from .schedules import Scheduler
 
 
 class _StepActor:
-    """Samples from the policy for one observation (``step``), as baselines' play loop."""
+    """Acts on one observation: a sample of the policy (``step``, as baselines' play loop)
+    or, ``deterministic``, its mode."""
 
-    def __init__(self, model):
-        self.model = model
+    def __init__(self, model, deterministic=False):
+        self.model, self.deterministic = model, deterministic
 
     def reset(self):
         pass
 
     def __call__(self, obs):
-        return self.model.step(obs[None])[0][0]
+        return self.model.predict(obs[None], deterministic=self.deterministic)[0][0]
 
 
 class ActorCriticModel(tf.Module):
@@ -49,6 +50,8 @@ class ActorCriticModel(tf.Module):
         step_obs = tf.TensorSpec([None, *policy.obs_shape], policy.obs_dtype)
         self._step = tf.function(self._step_impl, input_signature=[step_obs])
         self._value = tf.function(lambda obs: self.policy(obs)[1], input_signature=[step_obs])
+        self._predict = tf.function(self._predict_impl,
+                                    input_signature=[step_obs, tf.TensorSpec([], tf.bool)])
 
     def batch_signature(self):
         """TensorSpecs of (obs, actions, advs, returns, noise) for one training batch."""
@@ -100,6 +103,17 @@ class ActorCriticModel(tf.Module):
         a = pd.sample(self.rng)
         return a, v, pd.neglogp(a)
 
+    def _predict_impl(self, obs, deterministic):
+        pd, _ = self.policy(obs)
+        return tf.cond(deterministic, pd.mode, lambda: pd.sample(self.rng))
+
+    def predict(self, obs, state=None, episode_start=None, deterministic=False):
+        """``(actions, None)`` for a batch of observations, as stable-baselines3's
+        ``predict``: samples of the policy, or its mode with ``deterministic``."""
+        a = self._predict(tf.convert_to_tensor(obs, self.policy.obs_dtype),
+                          tf.constant(bool(deterministic)))
+        return a.numpy(), None
+
     def step(self, obs, S=None, M=None):
         """``(actions, values, states, neglogp)`` as baselines' ``PolicyWithValue.step``."""
         a, v, nlp = self._step(tf.convert_to_tensor(obs, self.policy.obs_dtype))
@@ -147,8 +161,8 @@ class ActorCriticModel(tf.Module):
         callback = None if on_update is None else (lambda update, model: on_update(update))
         return train_loop(self, runner, total_timesteps, log_interval, logger, callback, progress)
 
-    def actor(self, action_space):
-        return _StepActor(self)
+    def actor(self, action_space, deterministic=False):
+        return _StepActor(self, deterministic)
 
     def log_extras(self):
         """Keys logged after baselines' own (none here)."""

@@ -54,8 +54,9 @@ class Learner(Protocol):
         """Train on ``env`` (the learner's kind of env) up to ``total_timesteps``,
         continuing from :attr:`updates_done`; returns the updates done."""
 
-    def actor(self, action_space) -> Actor:
-        """A policy to play with in a single env of ``action_space``."""
+    def actor(self, action_space, deterministic: bool = False) -> Actor:
+        """A policy to play with in a single env of ``action_space`` (samples, or with
+        ``deterministic`` the mode / mean action)."""
 
     def close(self) -> None:
         """Stop background threads (idempotent)."""

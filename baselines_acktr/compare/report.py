@@ -1,6 +1,8 @@
 """The written outputs: ``comparison.csv`` rows and the text of ``comparison.md``."""
 import csv
 
+import numpy as np
+
 from .budgets import budget_markdown
 from .runs import LAST_EPISODES
 from .summary import summary_markdown
@@ -12,7 +14,8 @@ CSV_COLUMNS = [
     "final_timesteps_max", "n_scored", "score_mean", "score_std", "score_min", "score_max",
     "seed_scores",
     "monitor_runs", "monitor_episodes", "monitor_last100_mean", "monitor_last100_min",
-    "monitor_last100_max", "ref_id", "ref_label", "ref_kind", "ref_value", "ref_units",
+    "monitor_last100_max", "eval_runs", "eval_episodes", "eval_mean", "eval_std",
+    "ref_id", "ref_label", "ref_kind", "ref_value", "ref_units",
     "ref_budget_timesteps", "ref_budget_note", "ref_confidence", "ref_source",
     "ref_same_metric", "within_tolerance", "verdict", "verdict_text", "episodes_to_level",
 ]
@@ -32,7 +35,7 @@ def rows_for(res):
         score_min=s["min"], score_max=s["max"], monitor_runs=len(mon_runs),
         monitor_episodes=sum(len(r.episode_returns) for r in mon_runs),
         monitor_last100_mean=m["mean"], monitor_last100_min=m["min"],
-        monitor_last100_max=m["max"])
+        monitor_last100_max=m["max"], **_eval_columns(res))
     rows = []
     for ref in res.refs:
         row = dict(common, ref_id=ref.ref_id, ref_label=ref.label, ref_kind=ref.kind,
@@ -51,6 +54,27 @@ def rows_for(res):
                 for r in mon_runs)
         rows.append(row)
     return rows
+
+
+def _eval_columns(res):
+    """``--eval`` episodes of the experiment's runs (eval.csv), pooled."""
+    runs = [r for r in res.runs if r.eval_returns is not None and len(r.eval_returns)]
+    if not runs:
+        return dict(eval_runs=0, eval_episodes=0, eval_mean="", eval_std="")
+    pooled = np.concatenate([r.eval_returns for r in runs])
+    return dict(eval_runs=len(runs), eval_episodes=len(pooled), eval_mean=float(pooled.mean()),
+                eval_std=float(pooled.std()))
+
+
+def _eval_lines(res):
+    cols = _eval_columns(res)
+    if not cols["eval_runs"]:
+        return []
+    kinds = {("deterministic" if r.eval_deterministic else "stochastic")
+             for r in res.runs if r.eval_returns is not None}
+    return [f"Evaluation (`eval.csv`, {'/'.join(sorted(kinds))} actions, whole episodes): "
+            f"{fmt_num(cols['eval_mean'])} ± {fmt_num(cols['eval_std'])} over "
+            f"{cols['eval_episodes']} episodes of {cols['eval_runs']} run(s).", ""]
 
 
 def write_csv(path, results):
@@ -158,7 +182,7 @@ def markdown(results, data, argv, skipped=()):
                 word = row["verdict"]
                 text = row["verdict_text"].replace(f": {word} ", f": **{word}** ", 1)
                 out.append(f"* {_md_escape(text)}.")
-        out += [""] + budget_markdown(res)
+        out += [""] + _eval_lines(res) + budget_markdown(res)
         out += [f"![learning curve of {res.label}]({res.curve_file})", ""]
     sources = data.get("sources", {})
     out += ["## Sources of the reference numbers", ""]

@@ -31,6 +31,8 @@ class Run:
     final_score: float              # eprewmean of the last logged row (nan: no episode yet)
     monitor_files: list = field(default_factory=list)
     episode_returns: np.ndarray = None  # in the order the episodes ended
+    eval_returns: np.ndarray = None     # eval.csv: whole episodes of --eval, if any
+    eval_deterministic: bool = False
 
     @property
     def monitor_last100(self):
@@ -123,6 +125,23 @@ def read_monitor(path):
     return head.get("env_id"), episodes
 
 
+def read_eval(run_dir):
+    """``(returns, deterministic)`` of the run dir's ``eval.csv`` (``--eval N``), or
+    ``(None, False)`` without one."""
+    path = os.path.join(run_dir, "eval.csv")
+    if not os.path.exists(path):
+        return None, False
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise CompareError(f"cannot read {path}: {exc}") from None
+    if rows and "r" not in rows[0]:
+        raise CompareError(f"{path} has no 'r' column")
+    returns = np.asarray([_float(r["r"]) for r in rows if not math.isnan(_float(r["r"]))])
+    return returns, any(str(r.get("deterministic", "0")).strip() == "1" for r in rows)
+
+
 def read_config(run_dir):
     """The run dir's ``config.json`` as a dict; ``{}`` if there is none."""
     path = os.path.join(run_dir, "config.json")
@@ -166,7 +185,9 @@ def load_run(run_dir, env_fallback=None):
     else:
         raise CompareError(f"cannot tell the env of {run_dir}: no 'env' in config.json, no env_id "
                            f"in a monitor header; pass --env ENV_ID")
+    eval_returns, deterministic = read_eval(run_dir)
     return Run(path=run_dir, env_id=env_id, env_from=env_from, seed=cfg.get("seed"),
+               eval_returns=eval_returns, eval_deterministic=deterministic,
                alg=cfg.get("alg"), variant=cfg.get("variant"), timesteps=timesteps[order],
                eprewmean=eprewmean[order], final_timesteps=final[0], final_score=final[1],
                monitor_files=files,
