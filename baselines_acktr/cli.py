@@ -48,6 +48,9 @@ def base_parser(prog, description, default_env, default_timesteps, save_interval
     p.add_argument("--eval", type=positive_int, default=None, metavar="N",
                    help="load --load_path, play N whole episodes, print mean ± std, write "
                         "<log_path>/eval.csv")
+    p.add_argument("--log_kl", action="store_true",
+                   help="ACKTR: log the measured KL(pi_old || pi_new) of every update beside the "
+                        "trust-region bound and scale (two extra forward passes per update)")
     p.add_argument("--deterministic", action="store_true",
                    help="--eval/--play: the policy's mode instead of samples")
     p.add_argument("--video", default=None, help="GIF path for --play (default <log_path>/play.gif)")
@@ -56,7 +59,7 @@ def base_parser(prog, description, default_env, default_timesteps, save_interval
 
 def build_model(alg, policy, nenvs, total_timesteps, nsteps, ent_coef, vf_coef, lr, max_grad_norm,
                 lrschedule, seed, vf_fisher_coef=1.0, kfac_clip=0.001, is_async=True,
-                kfac_options=None):
+                kfac_options=None, log_kl=False):
     """``Model`` (ACKTR) or ``A2CModel`` with the given hyperparameters."""
     from .a2c.a2c import A2CModel
     from .acktr.acktr import Model
@@ -65,7 +68,7 @@ def build_model(alg, policy, nenvs, total_timesteps, nsteps, ent_coef, vf_coef, 
         return Model(policy, nenvs, total_timesteps, nsteps=nsteps, ent_coef=ent_coef,
                      vf_coef=vf_coef, vf_fisher_coef=vf_fisher_coef, lr=lr,
                      max_grad_norm=max_grad_norm, kfac_clip=kfac_clip, lrschedule=lrschedule,
-                     is_async=is_async, kfac_options=kfac_options, seed=seed)
+                     is_async=is_async, kfac_options=kfac_options, seed=seed, log_kl=log_kl)
     if alg == "a2c":
         return A2CModel(policy, nenvs, total_timesteps, nsteps=nsteps, ent_coef=ent_coef,
                         vf_coef=vf_coef, max_grad_norm=max_grad_norm, lr=lr,

@@ -67,7 +67,8 @@ def _main(argv):
         policy = Policy(obs_shape, ("discrete", nact), network="cnn", seed=args.seed)
         return cli.build_model(args.alg, policy, num_env, total, hyper["nsteps"], ent_coef=0.01,
                                vf_coef=0.5, lr=hyper["lr"], max_grad_norm=0.5,
-                               lrschedule="linear", seed=args.seed)
+                               lrschedule="linear", seed=args.seed,
+                               log_kl=args.log_kl and args.alg == "acktr")
 
     if args.play:
         def make_play_env():

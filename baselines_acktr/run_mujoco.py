@@ -86,7 +86,8 @@ def run_master(args, obs_shape, nact):
                         value_network="copy", seed=args.seed)
         model = cli.build_model("acktr", policy, MASTER["num_env"], args.num_timesteps,
                             MASTER["nsteps"], ent_coef=0.01, vf_coef=0.5, lr=MASTER["lr"],
-                            max_grad_norm=0.5, lrschedule="linear", seed=args.seed)
+                            max_grad_norm=0.5, lrschedule="linear", seed=args.seed,
+                                log_kl=args.log_kl)
         # VecNormalize's statistics live with the model so that checkpoints carry them
         model.extra_trackables = dict(ob_rms=RunningMeanStd(obs_shape, name="ob_rms"),
                                       ret_rms=RunningMeanStd((), name="ret_rms"))

@@ -128,3 +128,29 @@ def test_learn_rejects_bad_arguments():
     env.close()
     with pytest.raises(ValueError, match="unknown environment id"):
         make_vec_env("NoSuchEnv-v0", 2, seed=0)
+
+
+def test_log_kl_measures_the_step_against_the_trust_region():
+    policy = Policy([4], ("discrete", 3), network="mlp", hidden=(8,), seed=0)
+    model = Model(policy, nenvs=16, nsteps=1, total_timesteps=10 ** 6, is_async=False,
+                  kfac_options=dict(cold_iter=2), log_kl=True)
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        obs = rng.normal(size=(16, 4)).astype(np.float32)
+        model.train_on_batch(obs, rng.integers(0, 3, 16), rng.normal(size=16).astype(np.float32),
+                             rng.normal(size=16).astype(np.float32), 0.25)
+    logged = model.log_extras()
+    assert set(logged) == {"kl", "kl_bound", "vFv", "trust_scale"}
+    assert logged["kl_bound"] == pytest.approx(0.001 / 2)
+    assert logged["trust_scale"] == pytest.approx(min(1.0, np.sqrt(0.001 / logged["vFv"])))
+    assert 0.0 <= logged["kl"] < 10 * logged["kl_bound"]  # the scaled, momentum-damped step
+    # the measured KL is the KL of the policies before and after this very update
+    before = [v.numpy().copy() for v in model.params]
+    pd_old = [t.numpy() for t in model._pd_params(tf.constant(obs))]
+    model.train_on_batch(obs, rng.integers(0, 3, 16), rng.normal(size=16).astype(np.float32),
+                         rng.normal(size=16).astype(np.float32), 0.25)
+    new_logits = model.policy(tf.constant(obs))[0].logits.numpy()
+    p, q = tf.nn.softmax(pd_old[0]).numpy(), tf.nn.softmax(new_logits).numpy()
+    want = np.mean(np.sum(p * (np.log(p) - np.log(q)), axis=-1))
+    assert model.log_extras()["kl"] == pytest.approx(want, rel=1e-2)  # float32 cancellation
+    assert any(not np.array_equal(b, v.numpy()) for b, v in zip(before, model.params))

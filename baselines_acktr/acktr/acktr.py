@@ -40,7 +40,9 @@ class Model(ActorCriticModel):
     background thread, started at the first update; ``wait_first_eigen``,
     ``eigen_backend``, ``deterministic_async``, ``eigen_nice`` and
     ``eigen_blas_threads`` are the thread's options (:class:`~baselines_acktr.kfac.KfacConfig`).
-    Call :meth:`close` (``learn()`` does) to stop the thread.
+    Call :meth:`close` (``learn()`` does) to stop the thread.  ``log_kl`` (not in
+    baselines) logs the trust region at work each update: ``kl``, ``kl_bound``,
+    ``vFv``, ``trust_scale`` (:meth:`_measure_trust_region`).
     """
 
     def __init__(self, policy: Policy, nenvs: int, total_timesteps: int, nprocs: int = 32,
@@ -50,7 +52,7 @@ class Model(ActorCriticModel):
                  kfac_options: dict | None = None, seed: int = 0, wait_first_eigen: bool = True,
                  eigen_backend: str = "auto", deterministic_async: bool = False,
                  eigen_nice: int = 0, eigen_blas_threads: int | str | None = "auto",
-                 gamma: float = 0.99):
+                 gamma: float = 0.99, log_kl: bool = False):
         super().__init__(policy, nenvs, nsteps, total_timesteps, ent_coef, vf_coef, lr,
                          lrschedule, seed, name="acktr_model", gamma=gamma)
         self.vf_fisher_coef = vf_fisher_coef
@@ -64,6 +66,13 @@ class Model(ActorCriticModel):
             self.optim, self.params, self._kfac_losses, self.batch_signature(),
             probe=lambda capture: policy(tf.zeros([1, *policy.obs_shape], policy.obs_dtype),
                                          capture))
+        self.log_kl = bool(log_kl)
+        self._trust = {}
+        if self.log_kl:
+            obs_spec = self.batch_signature()[0]
+            self._pd_params = tf.function(lambda obs: self.policy(obs)[0].params(),
+                                          input_signature=[obs_spec])
+            self._kl_from = tf.function(self._kl_from_impl)
 
     def _kfac_losses(self, obs, actions, advs, rewards, noise, capture):
         pg_loss, vf_loss, entropy, train_loss, joint_fisher_loss = self.losses(
@@ -82,14 +91,35 @@ class Model(ActorCriticModel):
             noise = self.rng.normal([self.nbatch])
         batch = self.to_batch(obs, actions, advs, rewards) + (
             tf.convert_to_tensor(noise, tf.float32),)
+        old = self._pd_params(batch[0]) if self.log_kl else None
         out = self.train_step(batch, tf.constant(lr, tf.float32))
+        if self.log_kl:
+            self._measure_trust_region(batch[0], old, lr)
         return tuple(float(x) for x in out)
+
+    def _kl_from_impl(self, obs, old_params):
+        new, _ = self.policy(obs)
+        return tf.reduce_mean(self.policy.distribution(*old_params).kl(new))
+
+    def _measure_trust_region(self, obs, old_params, lr):
+        """``--log_kl``: the measured ``KL(π_old ‖ π_new)`` on this batch next to the
+        bound the step was scaled to (paper section 3.2, in baselines' form: the step
+        ``lr·u`` has ``(lr·u)ᵀF̂(lr·u) ≤ clip_kl``, a quadratic-model KL of the joint
+        policy-and-critic distribution ≤ ``clip_kl / 2``) and the scale
+        ``min(1, sqrt(clip_kl / vFv))``.  Costs two extra forward passes."""
+        clip_kl = self.optim.config.clip_kl
+        vfv = float(self.optim.vFv.numpy())
+        kfac = int(self.optim.factor_step.numpy()) > 0
+        self._trust = dict(
+            kl=float(self._kl_from(obs, old_params).numpy()), kl_bound=clip_kl / 2,
+            vFv=vfv if kfac else float("nan"),
+            trust_scale=min(1.0, (clip_kl / vfv) ** 0.5) if kfac and vfv > 0 else float("nan"))
 
     def log_extras(self):
         """``eigen_failures`` (decompositions kept from before because LAPACK failed), once
         there is one: until then the rows hold exactly baselines' keys."""
         n = self.optim.eigen_failures
-        return {"eigen_failures": n} if n else {}
+        return dict({"eigen_failures": n} if n else {}, **self._trust)
 
     def close(self):
         """Stop the asynchronous eigen thread, if one runs (idempotent)."""

@@ -51,6 +51,13 @@ class CategoricalPd:
     def mode(self):
         return self.dist.mode()
 
+    def params(self):
+        return (self.logits,)
+
+    def kl(self, other):
+        """``KL(self ‖ other)`` per sample."""
+        return self.dist.kl_divergence(other.dist)
+
 
 class DiagGaussianPd:
     """Ports ``DiagGaussianPd`` with ``logstd`` the per-sample ``0·μ + logstd`` tensor."""
@@ -72,6 +79,12 @@ class DiagGaussianPd:
 
     def mode(self):
         return self.mean
+
+    def params(self):
+        return (self.mean, self.logstd)
+
+    def kl(self, other):
+        return self.dist.kl_divergence(other.dist)
 
 
 class MultiCategoricalPd:
@@ -96,6 +109,12 @@ class MultiCategoricalPd:
     def mode(self):
         return tf.stack([p.mode() for p in self.parts], axis=-1) + self.start
 
+    def params(self):
+        return (self.logits,)
+
+    def kl(self, other):
+        return tf.add_n([p.kl(q) for p, q in zip(self.parts, other.parts)])
+
 
 class BernoulliPd:
     """Ports ``BernoulliPd``: independent bits with ``P(x_i = 1) = sigmoid(logits_i)``."""
@@ -115,3 +134,9 @@ class BernoulliPd:
 
     def mode(self):
         return tf.cast(self.logits > 0, tf.int32)
+
+    def params(self):
+        return (self.logits,)
+
+    def kl(self, other):
+        return self.dist.kl_divergence(other.dist)

@@ -200,13 +200,19 @@ class Policy(tf.Module):
         pi_out = self.pi(h, capture)
         hv = self.vf_trunk(x, capture) if self.vf_trunk is not None else h
         v = self.vf(hv, capture)[:, 0]
+        logstd = self.logstd(pi_out, capture) if self.action_kind == "box" else None
+        return self.distribution(pi_out, logstd), v
+
+    def distribution(self, pi_out, logstd=None):
+        """The action distribution of the policy head's output (and, for a Box, the
+        per-sample log-std)."""
         if self.action_kind == "box":
-            return DiagGaussianPd(pi_out, self.logstd(pi_out, capture)), v
+            return DiagGaussianPd(pi_out, logstd)
         if self.action_kind == "multidiscrete":
-            return MultiCategoricalPd(self.nvec, self.start, pi_out), v
+            return MultiCategoricalPd(self.nvec, self.start, pi_out)
         if self.action_kind == "multibinary":
-            return BernoulliPd(pi_out), v
-        return CategoricalPd(pi_out), v
+            return BernoulliPd(pi_out)
+        return CategoricalPd(pi_out)
 
     def preprocess(self, obs):
         if isinstance(self.trunk, _ConvTrunk):
