@@ -1,7 +1,7 @@
 """When the background eigen thread decomposes, and when training waits for it.
 
 Ports the role of baselines' ``KfacOptimizer`` queue runner (``is_async=True``,
-paper section 3.3: the inverses are computed asynchronously): between the two
+the paper computes the inverses asynchronously): between the two
 stages of a step (``update_stats`` … ``apply_updates``), the training thread
 installs a finished decomposition (the queue's dequeue) and, when the
 statistics are due and the thread is idle, hands it a copy of them (the

@@ -40,7 +40,7 @@ class KfacConfig:
     cold_lr: float | None = None
     """Rate of the cold-start SGD (None: the step's learning rate)."""
     is_async: bool = False
-    """Eigen-decompositions on a background thread (paper section 3.3)."""
+    """Eigen-decompositions on a background thread (the paper's asynchronous inverses)."""
     async_stats: bool = False
     """Not ported: raises (baselines' queue runner cannot feed the batch)."""
     epsilon: float = 1e-2

@@ -1,5 +1,5 @@
-"""Background eigen-decomposition of the K-FAC factors (paper section 3.3:
-asynchronous computation of the inverses).
+"""Background eigen-decomposition of the K-FAC factors (the paper computes the
+inverses asynchronously, as distributed K-FAC does).
 
 Ports the role of baselines' ``KfacOptimizer`` queue runner (``is_async=True``):
 a thread decomposes copies of the factor statistics while training goes on, and

@@ -3,10 +3,11 @@
 Paper section 2.2: a layer's Fisher block is approximated as ``A ⊗ S`` with
 ``A = E[a aᵀ]`` over its input activations and ``S = E[δ δᵀ]`` over the
 gradients of the sampled Fisher loss at its output (baselines calls them the
-``fprop`` and ``bprop`` factors, the docs ``A`` and ``G``).  Each
-:class:`Factor` keeps baselines' running average (a superbatch mean for the
+``fprop`` and ``bprop`` factors; the code and docs call them ``A`` and ``G``, so the
+paper's ``S`` is ``G`` here).  Each
+:class:`Factor` keeps baselines' running average ``cov`` (a superbatch mean for the
 first ``accum_iter`` statistics steps, then an EMA; ``apply_stats``) and the
-eigen-decomposition ``S = Q·diag(e)·Qᵀ`` that preconditioning reads
+eigen-decomposition ``cov = Q·diag(e)·Qᵀ`` that preconditioning reads
 (``computeStatsEigen``).  The three subclasses compute one batch's statistic
 with baselines' scalings (``compute_stats``).
 """
@@ -38,11 +39,11 @@ class Factor:
         self.Q = tf.Variable(tf.eye(self.dim), trainable=False, name="KFAC_FAC/" + key + "/Q")
 
     def accumulate(self, new, coeff):
-        """Superbatch phase: ``S += coeff·S_batch``."""
+        """Superbatch phase: ``cov += coeff·C_batch``."""
         self.cov.assign_add(coeff * new)
 
     def running_average(self, new, decay, one_minus_decay):
-        """EMA phase: ``S = d·S + (1 − d)·S_batch`` (two writes, as baselines)."""
+        """EMA phase: ``cov = d·cov + (1 − d)·C_batch`` (two writes, as baselines)."""
         self.cov.assign(self.cov * decay)
         self.cov.assign_add(one_minus_decay * new)
 

@@ -1,10 +1,10 @@
 """K-FAC with a KL trust region; ports baselines ``acktr/kfac.py`` ``KfacOptimizer``.
 
 Paper: Wu et al. 2017, section 2.2 (K-FAC: ``F ≈ A ⊗ S``, inverted through the
-eigen-decompositions of ``A`` and ``S``) and section 3.2 (the step size
-``η = min(η_max, sqrt(2δ / ΔθᵀF̂Δθ))``).  Baselines implements the trust region
-as ``u = min(1, sqrt(clip_kl / vFv)) · F̂⁻¹g`` with ``vFv = Σ (F̂⁻¹g)·g·lr²``
-and then takes a momentum step of rate ``lr·(1 − momentum)``.
+eigen-decompositions of ``A`` and ``S``; the paper's ``S`` is the code's ``G``) and
+section 3.2 (the step size ``η = min(η_max, sqrt(2δ / ΔθᵀF̂Δθ))``).  Baselines
+implements the trust region as ``u = min(1, sqrt(clip_kl / vFv)) · F̂⁻¹g`` with
+``vFv = Σ (F̂⁻¹g)·g·lr²`` and then takes a momentum step of rate ``lr·(1 − momentum)``.
 
 One step, in the order the parity recording fixed (``tests/data/parity/SEMANTICS.md``,
 ``docs/kfac_semantics.md``), as named stages:
@@ -138,9 +138,9 @@ class KfacOptimizer(tf.Module):
     def apply_stats(self, new_stats, s0):
         """Fold a batch's statistics into the running averages (ports ``apply_stats``).
 
-        Before ``stats_accum_iter`` steps: ``S += S_batch / accum`` (with
+        Before ``stats_accum_iter`` steps: ``cov += C_batch / accum`` (with
         ``full_stats_init`` only once ``sgd_step > cold_iter``); afterwards
-        ``S = d·S + (1−d)·S_batch``.  ``stats_step += 1`` whenever ``S`` changed.
+        ``cov = d·cov + (1−d)·C_batch``.  ``stats_step += 1`` whenever ``cov`` changed.
         """
         cfg = self.config
         accum = self.stats_accum_iter
@@ -168,7 +168,7 @@ class KfacOptimizer(tf.Module):
 
     # ------------------------------------------------------------------ eigen
     def compute_stats_eigen(self):
-        """Eigen-decompose every factor (ports ``computeStatsEigen``): ``S = Q·diag(e)·Qᵀ``."""
+        """Eigen-decompose every factor (ports ``computeStatsEigen``): ``cov = Q·diag(e)·Qᵀ``."""
         return [f.decompose() for f in self.factors]
 
     def install_eigens(self, eigens):
