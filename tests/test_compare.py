@@ -399,12 +399,20 @@ def test_compare_on_the_committed_results(tmp_path):
         assert compare.main([str(r) for r in group] + ["--out", str(out)]) == 0
         table += list(csv.DictReader(open(out / "comparison.csv")))
         assert list(out.glob("*.png"))
+    for i, sweep in enumerate(sorted(results.glob("sweep_*"))):  # committed sweeps, as folders
+        out = tmp_path / f"sweep{i}"
+        assert compare.main([str(sweep), "--out", str(out)]) == 0
+        table += list(csv.DictReader(open(out / "comparison.csv")))
+        runs += sorted(p.parent for p in sweep.glob("*/progress.csv"))
     for run in runs:
         progress = list(csv.DictReader(open(run / "progress.csv")))
         mine = [r for r in table if str(run) in r["run_dirs"]]
         assert mine, f"{run} missing from the table"
-        finals = [int(r["final_timesteps_max"]) for r in mine]
-        assert max(finals) == int(progress[-1]["total_timesteps"])
+        last = int(progress[-1]["total_timesteps"])  # within its experiment's seeds' range
+        assert all(int(r["final_timesteps_min"]) <= last <= int(r["final_timesteps_max"])
+                   for r in mine)
+        if all(r["n_runs"] == "1" for r in mine):
+            assert max(int(r["final_timesteps_max"]) for r in mine) == last
         if len(set(r["run_dirs"] for r in mine)) == 1 and mine[0]["n_runs"] == "1":
             assert float(mine[0]["score_mean"]) == pytest.approx(float(progress[-1]["eprewmean"]),
                                                                  abs=0.01)
