@@ -46,7 +46,7 @@ class KfacConfig:
     epsilon: float = 1e-2
     """Damping ε added to every eigenvalue product (plus any weight decay of the block)."""
     stats_decay: float = 0.95
-    """EMA decay ``d``: ``S ← d·S + (1 − d)·S_batch``."""
+    """EMA decay ``d`` of each factor's running average: ``cov ← d·cov + (1 − d)·cov_batch``."""
     blockdiag_bias: bool = False
     """With ``bias_add`` biases: own gradient-only blocks instead of homogeneous coordinates."""
     channel_fac: bool = False
