@@ -133,6 +133,11 @@ class StopOnSignal:
         StopOnSignal._active = self
         return self
 
+    @classmethod
+    def active(cls):
+        """The stop handler in force (None outside ``run_main`` / ``RunGuard``)."""
+        return cls._active
+
     def _handle(self, signum, frame):
         if self.requested:
             raise KeyboardInterrupt

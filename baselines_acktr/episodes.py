@@ -20,7 +20,7 @@ EVAL_FILE = "eval.csv"
 def run_episodes(learner, env, n, seed, deterministic=False, on_step=None):
     """Play ``n`` whole episodes in ``env``; returns their Monitor records
     (``{'r', 'l', 't'}``).  The first reset is seeded with ``seed``."""
-    stop = StopOnSignal._active
+    stop = StopOnSignal.active()
     records = []
     actor = learner.actor(env.action_space, deterministic=deterministic)
     obs, _ = env.reset(seed=seed)
