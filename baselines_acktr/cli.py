@@ -14,6 +14,7 @@ status 2, before anything is written.  Ctrl-C stops at the end of the current
 update and saves a checkpoint (a second Ctrl-C aborts at once).  A non-finite
 loss stops the run (exit status 1) without saving over the last good checkpoint.
 """
+import atexit
 import json
 import os
 import signal
@@ -166,6 +167,47 @@ def run_main(prog, main_fn):
         except KeyboardInterrupt:
             sys.stderr.write(f"{prog}: aborted\n")
             return EXIT_ABORTED
+
+
+def run_script(prog, main_fn):
+    """A script's whole process (``python -m baselines_acktr.run_atari``, the root
+    shims): :func:`run_main`, then the process exits with its status.
+
+    A Ctrl-C or SIGTERM outside :func:`run_main`'s stop rules (once it has returned:
+    the exit) ends the process at once with one line and status 130, as a second
+    Ctrl-C does during the run.  The exit runs the ``atexit`` clean-ups with that
+    handler in force, then ends the process with ``os._exit``: the interpreter's
+    own finalization (module and TensorFlow teardown) resets the signals to their
+    default first, so a Ctrl-C there killed the process (status -2).  Nothing is
+    left to save by then: the run's checkpoint, logs and env workers are closed.
+    Only for a script's own process, never in-process (tests call ``main``)."""
+    def abort_now(signum, frame):
+        _flush_stdio()
+        os.write(2, f"{prog}: aborted\n".encode())
+        os._exit(EXIT_ABORTED)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, abort_now)
+    try:
+        status = run_main(prog, main_fn)
+    except SystemExit as exc:  # cli.fail: a usage error
+        status = exc.code
+    if status is None:
+        status = 0
+    elif not isinstance(status, int):
+        sys.stderr.write(f"{status}\n")
+        status = 1
+    atexit._run_exitfuncs()  # what sys.exit would run (the stdlib's, TensorFlow's, absl's)
+    _flush_stdio()
+    os._exit(status)
+
+
+def _flush_stdio():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
 
 
 class RunGuard:

@@ -39,8 +39,15 @@ def parse(argv):
 
 
 def main(argv=None):
+    """Run with ``argv`` (default: the command line); returns the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     return cli.run_main(PROG, lambda: _main(argv))
+
+
+def script():
+    """This process's entry point: :func:`main` on the command line, then exit with
+    its status (a Ctrl-C during shutdown included: :func:`~baselines_acktr.cli.run_script`)."""
+    cli.run_script(PROG, lambda: _main(sys.argv[1:]))
 
 
 def _main(argv):
@@ -94,4 +101,4 @@ def _main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    script()

@@ -56,8 +56,15 @@ def check_mujoco_env(env_id):
 
 
 def main(argv=None):
+    """Run with ``argv`` (default: the command line); returns the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     return cli.run_main(PROG, lambda: _main(argv))
+
+
+def script():
+    """This process's entry point: :func:`main` on the command line, then exit with
+    its status (a Ctrl-C during shutdown included: :func:`~baselines_acktr.cli.run_script`)."""
+    cli.run_script(PROG, lambda: _main(sys.argv[1:]))
 
 
 def _main(argv):
@@ -183,4 +190,4 @@ class _SingleFromVector:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    script()

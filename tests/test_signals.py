@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -20,13 +21,26 @@ def start(script, log, *args):
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
-def wait_for(predicate, timeout=240):
+def wait_for(predicate, timeout=240, poll=0.05):
     end = time.time() + timeout
     while time.time() < end:
         if predicate():
             return
-        time.sleep(0.05)
+        time.sleep(poll)
     raise TimeoutError("condition not met")
+
+
+def stream_lines(stream):
+    """The lines of ``stream`` as they come (a list a reader thread appends to)."""
+    lines = []
+
+    def read():
+        for line in stream:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return lines, reader
 
 
 def finish(proc, timeout=240):
@@ -101,15 +115,36 @@ def test_atari_ctrl_c_and_sigterm_to_the_group_at_several_moments_then_resume(tm
     assert (log / "checkpoints" / "latest").read_text().strip() == Path(status["checkpoint"]).name
     wait_for(lambda: not [p for p, st, *_ in _processes() if p in kids and st != "Z"], timeout=10)
 
-    # 3. Ctrl-C twice: abort at once with status 130, one line, no traceback
+    # 3. Ctrl-C twice, the second while the run finishes its update: abort at once,
+    #    status 130, one line, no traceback
     proc = start("run_atari.py", log, "--num_timesteps", "4000", *ATARI,
                  "--load_path", str(log / "checkpoints"))
+    err_lines, reader = stream_lines(proc.stderr)
     wait_for(lambda: latest_update(log) > status["updates"])
     os.killpg(proc.pid, signal.SIGINT)
-    time.sleep(0.2)
+    wait_for(lambda: any("stopping after this update" in line for line in err_lines))
+    os.killpg(proc.pid, signal.SIGINT)
+    code = proc.wait(timeout=240)
+    reader.join(timeout=30)
+    err = "".join(err_lines)
+    assert code == 130 and "aborted" in err and "Traceback" not in err, err[-2000:]
+
+    # 3b. ... the second once the run has saved and closed its env workers (the
+    #    process exiting): status 130 and one line, or, when the process had already
+    #    ended, its own status 0; never a death by SIGINT (-2) or a traceback
+    before = latest_update(log)
+    proc = start("run_atari.py", log, "--num_timesteps", "4000", *ATARI,
+                 "--load_path", str(log / "checkpoints"))
+    wait_for(lambda: latest_update(log) > before)
+    kids = workers_of(proc.pid)
+    os.killpg(proc.pid, signal.SIGINT)
+    wait_for(lambda: not [p for p, st, *_ in _processes() if p in kids and st != "Z"],
+             poll=0.002)
     os.killpg(proc.pid, signal.SIGINT)
     code, out, err = finish(proc)
-    assert code == 130 and "aborted" in err and "Traceback" not in err, err[-2000:]
+    assert json.loads((log / "status.json").read_text())["state"] == "interrupted"
+    assert "interrupted at update" in out and "Traceback" not in err, err[-2000:]
+    assert (code, "aborted" in err) in [(130, True), (0, False)], (code, err[-2000:])
 
     # 4. resume from whatever checkpoint is latest: finishes, one row per update, in order
     proc = start("run_atari.py", log, "--num_timesteps", "4000", *ATARI,
