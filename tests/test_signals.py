@@ -204,3 +204,29 @@ def test_kill_9_at_any_moment_leaves_latest_readable(tmp_path):
     updates = [int(r["nupdates"]) for r in rows(log / "progress.csv")]
     assert updates == list(range(1, 51))
     assert not [n for n in os.listdir(log / "checkpoints") if n.startswith(".tmp-")]
+
+
+def test_closing_an_env_interrupted_mid_step_terminates_its_workers():
+    """A Ctrl-C inside ``step_wait`` leaves some replies read, the others not: closing
+    must not wait for the read ones again (gymnasium's close would hang forever)."""
+    import numpy as np
+
+    from baselines_acktr.envs import make_vec_env
+
+    env = make_vec_env("CartPole-v1", 3, seed=0, vec="async")
+    env.reset()
+    kids = workers_of(os.getpid())
+    assert len(kids) == 3
+    env.step_async(np.zeros(3, np.int64))
+    env.parent_pipes[0].recv()  # what the interrupted step_wait had read
+    closer = threading.Thread(target=env.close, daemon=True)
+    closer.start()
+    closer.join(timeout=30)
+    assert not closer.is_alive(), "close() hangs"
+    wait_for(lambda: not [p for p, st, *_ in _processes() if p in kids and st != "Z"], timeout=10)
+    # an env closed in the normal state still closes its workers gracefully
+    env = make_vec_env("CartPole-v1", 2, seed=0, vec="async")
+    env.reset()
+    env.step(np.zeros(2, np.int64))
+    env.close()
+    assert all(not p.is_alive() and p.exitcode == 0 for p in env.processes)

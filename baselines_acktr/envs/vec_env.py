@@ -17,9 +17,11 @@ import multiprocessing.context
 import os
 import signal
 import threading
+import warnings
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.vector.async_vector_env import AsyncState
 
 from . import atari_wrappers
 from .monitor import Monitor
@@ -100,6 +102,24 @@ class _ImmuneSpawnProcess(multiprocessing.context.SpawnProcess):
                 signal.signal(sig, handler)
 
 
+class _AsyncVectorEnv(gym.vector.AsyncVectorEnv):
+    """gymnasium's ``AsyncVectorEnv`` with a ``close`` that cannot hang.
+
+    A Ctrl-C inside ``step_wait`` (or ``reset_wait``) leaves the env waiting with
+    the replies of some workers already read; gymnasium's ``close`` then waits for
+    all of them again, forever (a learner hung after a second Ctrl-C, found by
+    tests/test_signals.py).  Closing an env left half-way terminates its workers
+    instead (they take SIGTERM back: :class:`_Detached`), without gymnasium's
+    warning about the pending call."""
+
+    def close_extras(self, timeout=None, terminate=False):
+        if self._state == AsyncState.DEFAULT:
+            return super().close_extras(timeout, terminate)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return super().close_extras(timeout, terminate=True)
+
+
 @contextlib.contextmanager
 def _immune_workers(context):
     """Workers that ``AsyncVectorEnv`` starts in here are :class:`_ImmuneSpawnProcess` es."""
@@ -124,7 +144,7 @@ def vector_env(env_fns, vec="async", seed=None, start_index=0, context="spawn"):
     mode = gym.vector.AutoresetMode.SAME_STEP
     if vec == "async":
         with _immune_workers(context):
-            envs = gym.vector.AsyncVectorEnv([_Detached(f) for f in env_fns], context=context,
+            envs = _AsyncVectorEnv([_Detached(f) for f in env_fns], context=context,
                                              autoreset_mode=mode)
     else:
         envs = gym.vector.SyncVectorEnv(env_fns, autoreset_mode=mode)
