@@ -35,6 +35,10 @@ def parse(argv):
                         "(400,000 frames; default) or ale-py's (108,000)")
     p.add_argument("--vec", choices=["async", "sync"], default="async",
                    help="envs in subprocesses (async, default) or in this process")
+    p.add_argument("--env_backend", choices=["gym", "ale_vector"], default="gym",
+                   help="training envs: baselines' wrappers on gymnasium (gym, default; frame "
+                        "for frame as baselines) or ale-py's C++ AtariVectorEnv (ale_vector: "
+                        "faster; its differences are in docs/differences_from_baselines.md)")
     return p.parse_args(argv)
 
 
@@ -68,7 +72,7 @@ def _main(argv):
     probe.close()
     config = dict(env=args.env, alg=args.alg, network="cnn", seed=args.seed, num_env=num_env,
                   nsteps=hyper["nsteps"], lr=hyper["lr"], gamma=0.99,
-                  episode_frames=args.episode_frames)
+                  episode_frames=args.episode_frames, env_backend=args.env_backend)
 
     def build(total=args.num_timesteps):
         policy = Policy(obs_shape, ("discrete", nact), network="cnn", seed=args.seed)
@@ -94,6 +98,9 @@ def _main(argv):
         return episodes.evaluate(PROG, args, build, make_eval_env, args.eval, args.deterministic)
 
     def make_env(monitor_dir):
+        if args.env_backend == "ale_vector":
+            return envs.make_ale_vector_env(args.env, num_env, args.seed, monitor_dir=monitor_dir,
+                                            frame_cap=args.episode_frames)
         return envs.make_atari_env(args.env, num_env, args.seed, monitor_dir=monitor_dir,
                                    vec=args.vec, frame_cap=args.episode_frames)
 

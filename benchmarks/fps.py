@@ -1,12 +1,17 @@
-"""Atari throughput: end-to-end ACKTR training timesteps/s against the env-only limit.
+"""Atari throughput per env backend and number of envs: env only, acting, end to end.
 
-    python benchmarks/fps.py [--env PongNoFrameskip-v4] [--num_env 32] [--updates 30]
+    python benchmarks/fps.py [--env PongNoFrameskip-v4] [--backend gym ale_vector]
+                             [--num_env 16 32 64 128] [--updates 30] [--plot fps.png]
 
-(1) env only: the same subprocess vector env (baselines' Atari wrappers,
-    SAME_STEP autoreset) stepped with random actions, 20 steps per "update";
+For each backend (``gym``: baselines' wrappers in one subprocess per env, the
+default; ``ale_vector``: ale-py's C++ AtariVectorEnv) and each number of envs:
+(1) env only: the vector env stepped with random actions, 20 steps per "update";
 (2) acting: (1) plus the policy's forward pass choosing the actions;
 (3) end to end: runner + ACKTR update (async eigen thread), as run_atari.py.
-Each reports timesteps/s (median over updates after a warm-up).
+Each reports timesteps/s (median over updates after a warm-up), and the
+learner's resident memory after (3).  The last lines, one per backend and size,
+are ``fps backend=B num_env=N env_only=… acting=… end_to_end=… rss_mb=…``.
+Prints the device TensorFlow runs on; runs unchanged where it sees a GPU.
 """
 import argparse
 import os
@@ -16,74 +21,124 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def rss_mb():
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--env", default="PongNoFrameskip-v4")
-    ap.add_argument("--num_env", type=int, default=32)
-    ap.add_argument("--nsteps", type=int, default=20)
-    ap.add_argument("--updates", type=int, default=30)
-    ap.add_argument("--warmup", type=int, default=12)
-    ap.add_argument("--only", choices=["env", "acting", "train"])
-    ap.add_argument("--eigen_nice", type=int, default=0,
-                    help="nice value of the eigen thread (Linux; 0 = as training)")
-    args = ap.parse_args()
 
+def make_env(backend, env_id, num_env):
+    from baselines_acktr.envs import make_ale_vector_env, make_atari_env
+
+    if backend == "ale_vector":
+        return make_ale_vector_env(env_id, num_env, seed=0)
+    return make_atari_env(env_id, num_env, seed=0)
+
+
+def measure(args, backend, num_env):
+    """``{'env_only', 'acting', 'end_to_end', 'rss_mb'}`` for one backend and size."""
     from baselines_acktr.acktr import Model
-    from baselines_acktr.envs import make_atari_env
     from baselines_acktr.common.policies import Policy
     from baselines_acktr.common.runner import Runner
 
-    env = make_atari_env(args.env, args.num_env, seed=0)
-    nbatch = args.num_env * args.nsteps
+    env = make_env(backend, args.env, num_env)
+    nbatch = num_env * args.nsteps
     results = {}
+    model = None
     try:
-        env.reset(seed=0)
+        obs = env.reset(seed=0)[0]
         policy = Policy(env.single_observation_space.shape,
                         ("discrete", int(env.single_action_space.n)), network="cnn")
-        model = Model(policy, args.num_env, 10 ** 9, nsteps=args.nsteps,
-                      eigen_nice=args.eigen_nice)
+        model = Model(policy, num_env, 10 ** 9, nsteps=args.nsteps, eigen_nice=args.eigen_nice)
+        state = {"obs": obs}
 
         def env_only():
             for _ in range(args.nsteps):
                 env.step(env.action_space.sample())
 
         def acting():
-            obs = env_only.obs
+            obs = state["obs"]
             for _ in range(args.nsteps):
-                a = model.step(obs)[0]
-                obs = env.step(a)[0]
-            env_only.obs = obs
+                obs = env.step(model.step(obs)[0])[0]
+            state["obs"] = obs
 
-        env_only.obs = env.reset(seed=0)[0]
         runner = Runner(env, model, nsteps=args.nsteps, gamma=0.99, seed=0)
 
-        def train():
+        def end_to_end():
             obs, states, rewards, masks, actions, values, _ = runner.run()
             model.train(obs, states, rewards, masks, actions, values)
 
-        kinds = {"env": env_only, "acting": acting, "train": train}
+        kinds = {"env_only": env_only, "acting": acting, "end_to_end": end_to_end}
         for name, fn in kinds.items():
             if args.only and name != args.only:
                 continue
-            n = args.updates + (args.warmup if name == "train" else 2)
+            skip = args.warmup if name == "end_to_end" else 2
             times = []
-            for _ in range(n):
+            for _ in range(args.updates + skip):
                 t0 = time.perf_counter()
                 fn()
                 times.append(time.perf_counter() - t0)
-            skip = args.warmup if name == "train" else 2
             results[name] = nbatch / statistics.median(times[skip:])
-            print(f"{name:7s} {results[name]:8.0f} timesteps/s  (median of {n - skip} batches "
-                  f"of {nbatch})")
-        if "train" in results:
-            print(f"eigen decompositions installed: {int(model.optim.factor_step.numpy())} "
-                  f"over {n} updates")
+            print(f"  {backend:10s} {num_env:4d} envs  {name:10s} {results[name]:8.0f} timesteps/s"
+                  f"  (median of {args.updates} batches of {nbatch})", flush=True)
+        results["rss_mb"] = rss_mb()
     finally:
-        model.close()
+        if model is not None:
+            model.close()
         env.close()
-    if "env" in results and "train" in results:
-        print(f"end-to-end / env-only = {results['train'] / results['env']:.2f}")
+    return results
+
+
+def plot(rows, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for backend in sorted({b for b, _, _ in rows}):
+        for kind, style in (("env_only", "--"), ("end_to_end", "-")):
+            pts = [(n, r[kind]) for b, n, r in rows if b == backend and kind in r]
+            if pts:
+                ax.plot(*zip(*pts), style, marker="o", label=f"{backend} {kind.replace('_', ' ')}")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("number of envs (batch = envs × 20 steps)")
+    ax.set_ylabel("timesteps / s")
+    ax.set_title("Pong, ACKTR, this machine")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--env", default="PongNoFrameskip-v4")
+    ap.add_argument("--backend", nargs="+", choices=["gym", "ale_vector"],
+                    default=["gym", "ale_vector"])
+    ap.add_argument("--num_env", type=int, nargs="+", default=[32])
+    ap.add_argument("--nsteps", type=int, default=20)
+    ap.add_argument("--updates", type=int, default=30)
+    ap.add_argument("--warmup", type=int, default=12)
+    ap.add_argument("--only", choices=["env_only", "acting", "end_to_end"])
+    ap.add_argument("--eigen_nice", type=int, default=0,
+                    help="nice value of the eigen thread (Linux; 0 = as training)")
+    ap.add_argument("--plot", help="write a PNG of timesteps/s against the number of envs")
+    args = ap.parse_args()
+
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    print(f"device: {'GPU ' + gpus[0].name if gpus else 'CPU'} ({os.cpu_count()} CPUs)", flush=True)
+    rows = [(b, n, measure(args, b, n)) for b in args.backend for n in args.num_env]
+    if args.plot:
+        plot(rows, args.plot)
+    for backend, n, r in rows:
+        fields = " ".join(f"{k}={r[k]:.0f}" for k in ("env_only", "acting", "end_to_end", "rss_mb")
+                          if k in r)
+        print(f"fps backend={backend} num_env={n} {fields}")
 
 
 if __name__ == "__main__":
