@@ -124,7 +124,11 @@ def test_atari_ctrl_c_and_sigterm_to_the_group_at_several_moments_then_resume(tm
     os.killpg(proc.pid, signal.SIGINT)
     wait_for(lambda: any("stopping after this update" in line for line in err_lines))
     os.killpg(proc.pid, signal.SIGINT)
-    code = proc.wait(timeout=240)
+    try:
+        code = proc.wait(timeout=240)
+    finally:
+        if proc.poll() is None:  # hung: leave no learner behind
+            os.killpg(proc.pid, signal.SIGKILL)
     reader.join(timeout=30)
     err = "".join(err_lines)
     assert code == 130 and "aborted" in err and "Traceback" not in err, err[-2000:]

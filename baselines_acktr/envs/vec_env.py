@@ -145,7 +145,7 @@ def vector_env(env_fns, vec="async", seed=None, start_index=0, context="spawn"):
     if vec == "async":
         with _immune_workers(context):
             envs = _AsyncVectorEnv([_Detached(f) for f in env_fns], context=context,
-                                             autoreset_mode=mode)
+                                   autoreset_mode=mode)
     else:
         envs = gym.vector.SyncVectorEnv(env_fns, autoreset_mode=mode)
     if seed is not None:
