@@ -28,7 +28,6 @@ has the measured differences.  TF-free, like the rest of ``envs``.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -37,6 +36,7 @@ import gymnasium as gym
 import numpy as np
 
 from .atari_wrappers import baselines_frame_cap
+from .monitor import ResultsWriter
 from .registry import check_atari_id
 
 
@@ -48,31 +48,25 @@ def ale_game(env_id: str) -> str:
 
 
 class _GameRecords:
-    """baselines' ``Monitor`` files for each env of the batch: one ``<rank>.monitor.csv``
-    with the ``# {"t_start", "env_id"}`` line, header ``r,l,t``, a row per whole game."""
+    """One :class:`~baselines_acktr.envs.monitor.ResultsWriter` (``<rank>.monitor.csv``,
+    a row per whole game) per env of the batch; none without ``monitor_dir``."""
 
     def __init__(self, monitor_dir, env_id, ranks):
         self.tstart = time.time()
-        self.files = []
-        if monitor_dir is None:
-            return
-        os.makedirs(monitor_dir, exist_ok=True)
-        for rank in ranks:
-            fh = open(os.path.join(monitor_dir, f"{rank}.monitor.csv"), "w")
-            fh.write("# {} \n".format(json.dumps({"t_start": self.tstart, "env_id": env_id})))
-            fh.write("r,l,t\n")
-            fh.flush()
-            self.files.append(fh)
+        self.writers = []
+        if monitor_dir is not None:
+            os.makedirs(monitor_dir, exist_ok=True)
+            self.writers = [ResultsWriter(os.path.join(monitor_dir, f"{rank}.monitor.csv"),
+                                          self.tstart, env_id) for rank in ranks]
 
     def write(self, i, r, length, t):
-        if self.files:
-            self.files[i].write(f"{r},{length},{t}\n")
-            self.files[i].flush()
+        if self.writers:
+            self.writers[i].write_row({"r": r, "l": length, "t": t})
 
     def close(self):
-        for fh in self.files:
-            fh.close()
-        self.files = []
+        for writer in self.writers:
+            writer.close()
+        self.writers = []
 
 
 class AleVectorAtari(gym.vector.VectorEnv):
@@ -158,7 +152,7 @@ class AleVectorAtari(gym.vector.VectorEnv):
             self.game_length[ended] = 0
         done = np.logical_or(game_over, lost_life)
         # baselines' VecFrameStack: shift, zero the stacks of done envs, append the frame
-        self.stack = np.roll(self.stack, -1, axis=-1)
+        self.stack[..., :-1] = self.stack[..., 1:]  # in place, no new array per step
         self.stack[done] = 0
         self.stack[..., -1] = obs[:, -1]
         terminated = np.logical_or(terminated, lost_life)

@@ -11,6 +11,26 @@ def _ended(terminated, truncated):
     return bool(terminated) or bool(truncated)
 
 
+class ResultsWriter:
+    """baselines' ``bench.monitor.ResultsWriter``: a ``monitor.csv`` file whose first line is
+    ``# {"t_start": ..., "env_id": ...}``, then the header ``r,l,t`` and one row per
+    episode, flushed at once."""
+
+    def __init__(self, path, t_start, env_id):
+        self._file = open(path, "w")
+        self._file.write("# {} \n".format(json.dumps({"t_start": t_start, "env_id": env_id})))
+        self._writer = csv.DictWriter(self._file, fieldnames=("r", "l", "t"))
+        self._writer.writeheader()
+        self._file.flush()
+
+    def write_row(self, record):
+        self._writer.writerow(record)
+        self._file.flush()
+
+    def close(self):
+        self._file.close()
+
+
 class Monitor(gym.Wrapper):
     """Port of baselines ``bench.monitor.Monitor`` (with its ``ResultsWriter``).
 
@@ -41,19 +61,13 @@ class Monitor(gym.Wrapper):
     def __init__(self, env, filename=None):
         super().__init__(env)
         self.tstart = time.time()
-        self._file = None
         self._writer = None
         if filename:
             path = str(filename)
             if not path.endswith(self.EXT):
                 path = os.path.join(path, self.EXT) if os.path.isdir(path) else path + "." + self.EXT
             self.filename = path
-            self._file = open(path, "w")
-            env_id = env.spec.id if env.spec is not None else None
-            self._file.write("# {} \n".format(json.dumps({"t_start": self.tstart, "env_id": env_id})))
-            self._writer = csv.DictWriter(self._file, fieldnames=("r", "l", "t"))
-            self._writer.writeheader()
-            self._file.flush()
+            self._writer = ResultsWriter(path, self.tstart, env.spec.id if env.spec is not None else None)
         else:
             self.filename = None
         self.rewards = []
@@ -84,17 +98,16 @@ class Monitor(gym.Wrapper):
             self.episode_lengths.append(ep_length)
             self.episode_times.append(elapsed)
             if self._writer is not None:
-                self._writer.writerow(record)
-                self._file.flush()
+                self._writer.write_row(record)
             info = dict(info)
             info["episode"] = record
         return obs, reward, terminated, truncated, info
 
     def close(self):
         super().close()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
     def get_total_steps(self):
         return self.total_steps
