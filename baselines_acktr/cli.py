@@ -116,13 +116,24 @@ class StopOnSignal:
 
     Entering one while another is active reuses the active one, so a Ctrl-C during
     start-up (imports, model build, env start) is remembered by the training loop.
+
+    The second signal's ``KeyboardInterrupt`` can land in a finalizer (a ``__del__``,
+    a weakref callback such as multiprocessing's semaphore clean-up at garbage
+    collection), where Python cannot raise: it prints "Exception ignored in ..." with
+    a traceback and goes on, losing the abort.  While one is active, such an ignored
+    ``KeyboardInterrupt`` (seen by ``sys.unraisablehook``) aborts the process at once
+    (:func:`abort_process`) instead.  It cannot be delivered again: the handler would
+    run inside the hook, another place Python cannot raise from.
     """
 
     _active = None
 
-    def __init__(self):
+    def __init__(self, prog="baselines_acktr"):
+        self.prog = prog
         self.requested = False
+        self.aborting = False
         self._old = {}
+        self._old_hook = None
         self._outer = None
 
     def __enter__(self):
@@ -131,6 +142,7 @@ class StopOnSignal:
             return self._outer
         for sig in (signal.SIGINT, signal.SIGTERM):
             self._old[sig] = signal.signal(sig, self._handle)
+        self._old_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
         StopOnSignal._active = self
         return self
 
@@ -141,10 +153,16 @@ class StopOnSignal:
 
     def _handle(self, signum, frame):
         if self.requested:
+            self.aborting = True
             raise KeyboardInterrupt
         self.requested = True
         sys.stderr.write("\nstopping after this update and saving a checkpoint "
                          "(press Ctrl-C again to abort at once)\n")
+
+    def _unraisable(self, unraisable):
+        if self.aborting and issubclass(unraisable.exc_type, KeyboardInterrupt):
+            abort_process(self.prog)
+        self._old_hook(unraisable)
 
     def __exit__(self, *exc):
         if self._outer is not None:
@@ -153,15 +171,40 @@ class StopOnSignal:
         for sig, old in self._old.items():
             signal.signal(sig, old)
         self._old = {}
+        sys.unraisablehook, self._old_hook = self._old_hook, None
         StopOnSignal._active = None
         return False
+
+
+def abort_process(prog):
+    """End the process at once with one line and status 130 (a second Ctrl-C).
+
+    The env workers, immune to the group's signals, are killed first, so none is left
+    behind; checkpoints are written atomically (a temporary folder, then ``latest``),
+    so an abort, like ``kill -9``, never leaves a half-written one in use."""
+    import multiprocessing
+    import multiprocessing.util
+
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a third Ctrl-C does not cut the abort short
+        signal.signal(sig, signal.SIG_IGN)
+    for child in multiprocessing.active_children():
+        child.kill()
+    try:
+        # what multiprocessing runs at a normal exit: unlink the env queues' semaphores
+        # (else its resource tracker prints that they leaked)
+        multiprocessing.util._run_finalizers(0)
+    except BaseException:  # noqa: BLE001 - the abort goes on whatever a finalizer does
+        pass
+    _flush_stdio()
+    os.write(2, f"{prog}: aborted\n".encode())
+    os._exit(EXIT_ABORTED)
 
 
 def run_main(prog, main_fn):
     """Run an entry point (``main_fn()`` returns its exit status) with the stop rules in
     force from its first line: a second Ctrl-C anywhere ends it with one line and
     status 130, never a traceback."""
-    with StopOnSignal():
+    with StopOnSignal(prog):
         try:
             return main_fn()
         except KeyboardInterrupt:
@@ -181,13 +224,8 @@ def run_script(prog, main_fn):
     default first, so a Ctrl-C there killed the process (status -2).  Nothing is
     left to save by then: the run's checkpoint, logs and env workers are closed.
     Only for a script's own process, never in-process (tests call ``main``)."""
-    def abort_now(signum, frame):
-        _flush_stdio()
-        os.write(2, f"{prog}: aborted\n".encode())
-        os._exit(EXIT_ABORTED)
-
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, abort_now)
+        signal.signal(sig, lambda signum, frame: abort_process(prog))
     try:
         status = run_main(prog, main_fn)
     except SystemExit as exc:  # cli.fail: a usage error
@@ -224,7 +262,7 @@ class RunGuard:
 
     def run(self, body, *cleanups):
         status = 0
-        with StopOnSignal() as self.stop:
+        with StopOnSignal(self.prog) as self.stop:
             try:
                 body()
             except FloatingPointError as exc:

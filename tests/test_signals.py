@@ -85,6 +85,7 @@ def rows(path):
 
 
 ATARI = ["--num_env", "4", "--save_interval", "1", "--log_interval", "1"]
+TO_THE_END = ["--save_interval", "25"]  # a last resume: the ~85 MB checkpoint less often
 
 
 def test_atari_ctrl_c_and_sigterm_to_the_group_at_several_moments_then_resume(tmp_path):
@@ -133,8 +134,26 @@ def test_atari_ctrl_c_and_sigterm_to_the_group_at_several_moments_then_resume(tm
     err = "".join(err_lines)
     assert code == 130 and "aborted" in err and "Traceback" not in err, err[-2000:]
 
-    # 4. resume from whatever checkpoint is latest: finishes, one row per update, in order
+    # 3b. ... the second once the run has saved and closed its env workers (the
+    #    process exiting, garbage collecting: a finalizer may be what it interrupts):
+    #    status 130 and one line, or, when the process had already ended, its own
+    #    status 0; never a death by SIGINT (-2) or a traceback
+    before = latest_update(log)
     proc = start("run_atari.py", log, "--num_timesteps", "4000", *ATARI,
+                 "--load_path", str(log / "checkpoints"))
+    wait_for(lambda: latest_update(log) > before)
+    kids = workers_of(proc.pid)
+    os.killpg(proc.pid, signal.SIGINT)
+    wait_for(lambda: not [p for p, st, *_ in _processes() if p in kids and st != "Z"],
+             poll=0.002)
+    os.killpg(proc.pid, signal.SIGINT)
+    code, out, err = finish(proc)
+    assert json.loads((log / "status.json").read_text())["state"] == "interrupted"
+    assert "interrupted at update" in out and "Traceback" not in err, err[-2000:]
+    assert (code, "aborted" in err) in [(130, True), (0, False)], (code, err[-2000:])
+
+    # 4. resume from whatever checkpoint is latest: finishes, one row per update, in order
+    proc = start("run_atari.py", log, "--num_timesteps", "4000", *ATARI, *TO_THE_END,
                  "--load_path", str(log / "checkpoints"))
     code, out, err = finish(proc)
     assert code == 0, err[-2000:]
@@ -186,7 +205,7 @@ def test_kill_9_at_any_moment_leaves_latest_readable(tmp_path):
     assert seen == sorted(seen) and seen[0] >= 1
     # and the run resumes from it to the end, one row per update
     code, out, err = finish(start("run_atari.py", log, "--num_timesteps", "4000", *ATARI,
-                                  "--load_path", str(log / "checkpoints")))
+                                  *TO_THE_END, "--load_path", str(log / "checkpoints")))
     assert code == 0, err[-2000:]
     updates = [int(r["nupdates"]) for r in rows(log / "progress.csv")]
     assert updates == list(range(1, 51))
@@ -217,3 +236,44 @@ def test_closing_an_env_interrupted_mid_step_terminates_its_workers():
     env.step(np.zeros(2, np.int64))
     env.close()
     assert all(not p.is_alive() and p.exitcode == 0 for p in env.processes)
+
+
+FINALIZER_SCRIPT = """
+import os, signal
+from baselines_acktr.cli import StopOnSignal
+from baselines_acktr.envs import make_vec_env
+
+class Finalized:
+    def __del__(self):
+        os.killpg(0, signal.SIGINT)  # the second Ctrl-C, while a finalizer runs
+        print("the finalizer went on", flush=True)
+
+env = make_vec_env("CartPole-v1", 2, seed=0, vec="async")
+env.reset()
+print(*(p.pid for p in env.processes), flush=True)
+with StopOnSignal("finalizer-test") as stop:
+    os.killpg(0, signal.SIGINT)      # the first: stop after this update
+    assert stop.requested
+    obj = Finalized()
+    del obj
+    print("the abort was lost", flush=True)
+"""
+
+
+def test_a_second_ctrl_c_that_lands_in_a_finalizer_aborts_at_once(tmp_path):
+    """Python cannot raise from a ``__del__`` or a weakref callback (seen in a real run:
+    multiprocessing's semaphore clean-up at garbage collection): there the abort was
+    lost, after "Exception ignored ... Traceback".  It must end the process: one line,
+    status 130, the env workers killed."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", FINALIZER_SCRIPT], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    code, out, err = finish(proc, timeout=120)
+    assert code == 130, err[-2000:]
+    assert err.strip().splitlines()[-1] == "finalizer-test: aborted", err[-2000:]
+    assert "Traceback" not in err and "Exception ignored" not in err, err[-2000:]
+    assert "went on" not in out and "lost" not in out, out
+    kids = [int(p) for p in out.split()]
+    assert len(kids) == 2
+    wait_for(lambda: not [p for p, st, *_ in _processes() if p in kids and st != "Z"], timeout=10)
