@@ -14,7 +14,14 @@ real runs); the decompositions counted as delivered are those that started and
 finished inside an async block.  Prints medians and ratios; the last line is
 ``ratio acktr_async/a2c atari=X mujoco=Y``.
 
+With ``--num_env 16 32 64 128`` it measures the Atari setup at each batch size
+(``num_env`` × 20 steps) instead, one line per size
+``update_cost num_env=N batch=B a2c_ms=… acktr_sync_ms=… acktr_async_ms=…``, and
+``--plot`` draws per-update cost against batch size.  Prints the device it runs
+on; runs unchanged where TensorFlow sees a GPU.
+
     python benchmarks/update_cost.py [--rounds N] [--only atari|mujoco]
+    python benchmarks/update_cost.py --num_env 16 32 64 128 [--plot cost.png]
 """
 import argparse
 import os
@@ -61,8 +68,10 @@ def timed(model, batch, lr):
 
 
 def run(name, rounds, warmup, block, async_block, eigen_nice=0, stats_subsample=1,
-        blas_threads="auto", sync=True):
-    cfg = SETUPS[name]
+        blas_threads="auto", sync=True, nenvs=None):
+    cfg = dict(SETUPS[name])
+    if nenvs is not None:
+        cfg["nenvs"] = nenvs
     rng = np.random.default_rng(0)
     kfac = dict(stats_subsample=stats_subsample)
     kinds = {
@@ -98,6 +107,7 @@ def run(name, rounds, warmup, block, async_block, eigen_nice=0, stats_subsample=
                     if kind == "acktr_async" and i > 0:
                         fresh += int(factor_step.numpy()) - before
         med = {k: statistics.median(v) for k, v in times.items()}
+        print(f"{name:6s} batch {nbatch} ({cfg['nenvs']} envs x {cfg['nsteps']} steps)")
         for k, v in times.items():
             print(f"{name:6s} {k:12s} median {med[k] * 1e3:9.1f} ms   "
                   f"(min {min(v) * 1e3:.1f}, max {max(v) * 1e3:.1f}, n={len(v)})")
@@ -109,6 +119,32 @@ def run(name, rounds, warmup, block, async_block, eigen_nice=0, stats_subsample=
     finally:
         for model in kinds.values():
             model.close()
+
+
+def plot(rows, path):
+    """Per-update cost (ms, median) against the batch size, one line per kind."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    labels = {"a2c": "A2C", "acktr_sync": "ACKTR, synchronous eigens",
+              "acktr_async": "ACKTR, async eigen thread"}
+    for kind, label in labels.items():
+        pts = [(r["batch"], r[kind] * 1e3) for r in rows if kind in r]
+        if pts:
+            ax.plot(*zip(*pts), marker="o", label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks([r["batch"] for r in rows], [str(r["batch"]) for r in rows])
+    ax.set_xlabel("batch size (num_env x 20 steps), nature CNN")
+    ax.set_ylabel("ms per update (median)")
+    ax.set_title("benchmarks/update_cost.py")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"plot: {path}")
 
 
 def main():
@@ -129,6 +165,9 @@ def main():
                          "CPUs), none (numpy's own setting) or a number")
     ap.add_argument("--no_sync", action="store_true",
                     help="skip the synchronous ACKTR (quicker comparisons of async settings)")
+    ap.add_argument("--num_env", type=int, nargs="+",
+                    help="Atari batch sizes to scan (num_env x 20 steps each), e.g. 16 32 64 128")
+    ap.add_argument("--plot", help="with --num_env: a PNG of ms per update against batch size")
     args = ap.parse_args()
     blas = {"auto": "auto", "none": None}.get(args.eigen_blas_threads)
     if blas is None and args.eigen_blas_threads != "none":
@@ -137,6 +176,21 @@ def main():
           f"TensorFlow {tf.__version__}, numpy {np.__version__}, eigen thread nice "
           f"{args.eigen_nice}, its BLAS threads {args.eigen_blas_threads}, "
           f"stats_subsample {args.stats_subsample}")
+    gpus = tf.config.list_physical_devices("GPU")
+    print(f"device: {'GPU ' + gpus[0].name if gpus else 'CPU'} ({os.cpu_count()} CPUs)", flush=True)
+    if args.num_env:
+        rows = []
+        for n in args.num_env:
+            med = run("atari", args.rounds, args.warmup, args.block, args.async_block,
+                      args.eigen_nice, args.stats_subsample, blas, sync=not args.no_sync, nenvs=n)
+            rows.append(dict(med, num_env=n, batch=n * SETUPS["atari"]["nsteps"]))
+        for r in rows:
+            print(f"update_cost num_env={r['num_env']} batch={r['batch']} "
+                  + " ".join(f"{k}_ms={r[k] * 1e3:.1f}" for k in
+                             ("a2c", "acktr_sync", "acktr_async") if k in r), flush=True)
+        if args.plot:
+            plot(rows, args.plot)
+        return
     ratios = {}
     for name in ([args.only] if args.only else ["atari", "mujoco"]):
         med = run(name, args.rounds, args.warmup, args.block, args.async_block, args.eigen_nice,

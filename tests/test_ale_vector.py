@@ -84,7 +84,7 @@ def test_frame_cap_truncates_the_game():
 
 
 @pytest.mark.parametrize("env_id,n_games", [("PongNoFrameskip-v4", 16),
-                                            ("BreakoutNoFrameskip-v4", 64)])
+                                            ("BreakoutNoFrameskip-v4", 32)])
 def test_random_play_agrees_with_the_default_backend(env_id, n_games):
     """Whole-game returns and lengths under a uniform random policy: Welch's t below 3
     (p > 0.003) between the backends, seeds fixed (``benchmarks/backend_agreement.py``,
