@@ -330,6 +330,21 @@ def test_runs_of_different_variants_are_not_pooled_as_seeds(tmp_path):
     assert "(curve_Hopper-v5-acktr_cont-paper.png)" in md
 
 
+def test_runs_of_the_two_atari_backends_are_not_pooled_as_seeds(tmp_path):
+    runs = []
+    for name, seed, backend in [("g0", 0, None), ("g1", 1, "gym"), ("a0", 0, "ale_vector")]:
+        d = make_run(tmp_path, name, "PongNoFrameskip-v4", seed, curve(10_000, 10.0 + seed))
+        cfg = {"env": "PongNoFrameskip-v4", "seed": seed, "alg": "acktr"}
+        if backend is not None:
+            cfg["env_backend"] = backend
+        (d / "config.json").write_text(json.dumps(cfg))
+        runs.append(compare.load_run(str(d)))
+    groups = compare.group_runs(runs, packaged())
+    assert [(g.variant, sorted(r.seed for r in g.runs)) for g in groups] == [
+        (None, [0, 1]), ("ale_vector", [0])]
+    assert groups[1].label == "PongNoFrameskip-v4 (alg acktr, variant ale_vector)"
+
+
 def test_command_line_error_has_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "baselines_acktr.compare",
                            str(tmp_path / "nope"), "--out", str(tmp_path / "o")],

@@ -14,7 +14,8 @@ A run directory is what ``run_atari.py`` / ``run_mujoco.py`` (or baselines' own 
   ``# {"t_start": ..., "env_id": ...}`` line, the header ``r,l,t``, one row per episode.
   Files of one run are merged in the order the episodes ended (``t_start + t``), as baselines'
   ``load_results`` does; resumed runs' ``monitor/resume-uNNNNN/`` files are included.
-* ``config.json`` (optional): ``env``, ``seed``, ``alg``, ``variant``.
+* ``config.json`` (optional): ``env``, ``seed``, ``alg``, ``variant``, ``env_backend`` (an
+  Atari backend other than the default ``gym`` counts as a variant: ``variant ale_vector``).
 
 The env id comes from ``config.json``, else a monitor header, else ``--env``.
 

@@ -15,6 +15,17 @@ HUMAN_WINDOW = 100       # episodes-to-level: first N with mean(r[N..N+99]) >= l
 TUNE_COLUMNS = {"trial_id", "training_iteration"}  # in Ray Tune's own progress.csv only
 
 
+def experiment_variant(cfg):
+    """What sets apart experiments of one env and alg besides the alg: the MuJoCo
+    ``variant`` and, for Atari, an env backend other than the default (``ale_vector``'s
+    games differ from baselines' in detail, docs/differences_from_baselines.md), so that
+    runs of the two backends are never pooled as seeds of one experiment."""
+    variant, backend = cfg.get("variant"), cfg.get("env_backend")
+    if backend in (None, "gym"):
+        return variant
+    return str(backend) if variant is None else f"{variant}-{backend}"
+
+
 @dataclass
 class Run:
     """One run directory: its ``progress.csv`` curve, final score and monitor episodes."""
@@ -188,7 +199,7 @@ def load_run(run_dir, env_fallback=None):
     eval_returns, deterministic = read_eval(run_dir)
     return Run(path=run_dir, env_id=env_id, env_from=env_from, seed=cfg.get("seed"),
                eval_returns=eval_returns, eval_deterministic=deterministic,
-               alg=cfg.get("alg"), variant=cfg.get("variant"), timesteps=timesteps[order],
+               alg=cfg.get("alg"), variant=experiment_variant(cfg), timesteps=timesteps[order],
                eprewmean=eprewmean[order], final_timesteps=final[0], final_score=final[1],
                monitor_files=files,
                episode_returns=np.asarray([r for _, r in episodes]) if files else None)
