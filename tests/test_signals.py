@@ -238,6 +238,44 @@ def test_closing_an_env_interrupted_mid_step_terminates_its_workers():
     assert all(not p.is_alive() and p.exitcode == 0 for p in env.processes)
 
 
+def test_closing_an_env_interrupted_between_the_sends_of_a_step(capfd):
+    """A Ctrl-C inside ``step_async`` after the first worker got its action: the env is
+    still in its default state; closing it must not leave that worker to die of a
+    BrokenPipeError traceback (gymnasium's close reads its step result as the close
+    reply and shuts the pipe before the worker answers the close)."""
+    import numpy as np
+
+    from baselines_acktr.envs import make_vec_env
+
+    class InterruptedSend:  # the second pipe: the Ctrl-C arrives as it is sent to
+        def __init__(self, pipe):
+            self.pipe = pipe
+
+        def send(self, obj):
+            raise KeyboardInterrupt
+
+    env = make_vec_env("CartPole-v1", 3, seed=0, vec="async")
+    env.reset()
+    kids = workers_of(os.getpid())
+    real = env.parent_pipes[1]
+    env.parent_pipes[1] = InterruptedSend(real)
+    try:
+        env.step_async(np.zeros(3, np.int64))
+    except KeyboardInterrupt:
+        pass
+    env.parent_pipes[1] = real
+    closer = threading.Thread(target=env.close, daemon=True)
+    closer.start()
+    closer.join(timeout=30)
+    assert not closer.is_alive(), "close() hangs"
+    wait_for(lambda: not [p for p, st, *_ in _processes() if p in kids and st != "Z"], timeout=10)
+    # terminated, not sent gymnasium's close, which the stepping worker would answer late
+    assert [p.exitcode for p in env.processes] == [-signal.SIGTERM] * 3
+    time.sleep(0.5)  # what a worker would print reaches this process's stderr by now
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err[-2000:]
+
+
 FINALIZER_SCRIPT = """
 import os, signal
 from baselines_acktr.cli import StopOnSignal

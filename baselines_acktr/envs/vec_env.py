@@ -108,12 +108,28 @@ class _AsyncVectorEnv(gym.vector.AsyncVectorEnv):
     A Ctrl-C inside ``step_wait`` (or ``reset_wait``) leaves the env waiting with
     the replies of some workers already read; gymnasium's ``close`` then waits for
     all of them again, forever (a learner hung after a second Ctrl-C, found by
-    tests/test_signals.py).  Closing an env left half-way terminates its workers
-    instead (they take SIGTERM back: :class:`_Detached`), without gymnasium's
-    warning about the pending call."""
+    tests/test_signals.py).  A Ctrl-C inside ``step_async`` (or ``reset_async``),
+    between the sends to the workers, leaves the env in its default state with
+    some workers stepping: gymnasium's ``close`` then reads their step results as
+    the close replies and closes the pipes before they answer the close, so they
+    die of a BrokenPipeError with a traceback (seen in CI).  Closing an env left
+    half-way, in either way, terminates its workers instead (they take SIGTERM
+    back: :class:`_Detached`), without gymnasium's warning about the pending call."""
+
+    _sent_in_part = False  # an async call's sends did not all complete
+
+    def step_async(self, actions):
+        self._sent_in_part = True
+        super().step_async(actions)
+        self._sent_in_part = False
+
+    def reset_async(self, seed=None, options=None):
+        self._sent_in_part = True
+        super().reset_async(seed=seed, options=options)
+        self._sent_in_part = False
 
     def close_extras(self, timeout=None, terminate=False):
-        if self._state == AsyncState.DEFAULT:
+        if self._state == AsyncState.DEFAULT and not self._sent_in_part:
             return super().close_extras(timeout, terminate)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
