@@ -20,6 +20,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from _device import device_line  # noqa: E402  (benchmarks/_device.py)
+
 
 def rss_mb():
     with open("/proc/self/status") as fh:
@@ -127,11 +129,7 @@ def main():
                     help="nice value of the eigen thread (Linux; 0 = as training)")
     ap.add_argument("--plot", help="write a PNG of timesteps/s against the number of envs")
     args = ap.parse_args()
-
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    print(f"device: {'GPU ' + gpus[0].name if gpus else 'CPU'} ({os.cpu_count()} CPUs)", flush=True)
+    print(device_line(), flush=True)
     rows = [(b, n, measure(args, b, n)) for b in args.backend for n in args.num_env]
     if args.plot:
         plot(rows, args.plot)

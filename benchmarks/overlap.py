@@ -23,8 +23,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from _device import device_line  # noqa: E402  (benchmarks/_device.py)
+
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 
 def make(n, seed):
@@ -35,7 +36,7 @@ def make(n, seed):
                          frameskip=4, maxpool=True, noop_max=30, repeat_action_probability=0.0,
                          autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     obs, _ = env.reset(seed=seed)
-    return env, np.ascontiguousarray(np.moveaxis(obs, 1, -1))
+    return env, nhwc(obs)
 
 
 def nhwc(obs):
@@ -52,8 +53,7 @@ def main():
     from baselines_acktr.common.policies import Policy
 
     n, half = args.num_env, args.num_env // 2
-    gpus = tf.config.list_physical_devices("GPU")
-    print(f"device: {'GPU ' + gpus[0].name if gpus else 'CPU'} ({os.cpu_count()} CPUs)", flush=True)
+    print(device_line(), flush=True)
     policy = Policy((84, 84, 4), ("discrete", 6), network="cnn", seed=0)
     model = Model(policy, n, 10 ** 9, nsteps=args.nsteps, is_async=False)
     whole, obs = make(n, 0)
@@ -68,10 +68,10 @@ def main():
         def overlapped():
             nonlocal obs_a, obs_b
             env_a.send(model.step(obs_a)[0])
-            for _ in range(args.nsteps):
+            for t in range(args.nsteps):
                 env_b.send(model.step(obs_b)[0])          # B's forward while A steps
                 obs_a = nhwc(env_a.recv()[0])
-                if _ < args.nsteps - 1:
+                if t < args.nsteps - 1:
                     env_a.send(model.step(obs_a)[0])      # A's forward while B steps
                 obs_b = nhwc(env_b.recv()[0])
 

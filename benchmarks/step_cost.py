@@ -24,6 +24,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from _device import device_line  # noqa: E402  (benchmarks/_device.py)
+
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -75,9 +77,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--calls", type=int, default=40, help="consecutive calls per part and round")
     args = ap.parse_args()
-    gpus = tf.config.list_physical_devices("GPU")
-    print(f"device: {'GPU ' + gpus[0].name if gpus else 'CPU'} ({os.cpu_count()} CPUs), "
-          f"TensorFlow {tf.__version__}", flush=True)
+    print(f"{device_line()}, TensorFlow {tf.__version__}", flush=True)
     rows = []
     for n in args.num_env:
         med = measure(n, args.rounds, args.calls)

@@ -31,6 +31,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from _device import device_line  # noqa: E402  (benchmarks/_device.py)
+
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -176,8 +178,7 @@ def main():
           f"TensorFlow {tf.__version__}, numpy {np.__version__}, eigen thread nice "
           f"{args.eigen_nice}, its BLAS threads {args.eigen_blas_threads}, "
           f"stats_subsample {args.stats_subsample}")
-    gpus = tf.config.list_physical_devices("GPU")
-    print(f"device: {'GPU ' + gpus[0].name if gpus else 'CPU'} ({os.cpu_count()} CPUs)", flush=True)
+    print(device_line(), flush=True)
     if args.num_env:
         rows = []
         for n in args.num_env:

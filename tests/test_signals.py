@@ -74,6 +74,11 @@ def workers_of(pid):
             if ppid == pid and state != "Z" and b"--multiprocessing-fork" in cmd]
 
 
+def gone(pids):
+    """None of ``pids`` is alive (zombies aside)."""
+    return not [p for p, st, *_ in _processes() if p in pids and st != "Z"]
+
+
 def latest_update(log):
     path = log / "checkpoints" / "latest"
     return int(path.read_text().strip()[-5:]) if path.exists() else -1
@@ -114,7 +119,7 @@ def test_atari_ctrl_c_and_sigterm_to_the_group_at_several_moments_then_resume(tm
     status = json.loads((log / "status.json").read_text())
     assert status["state"] == "interrupted"
     assert (log / "checkpoints" / "latest").read_text().strip() == Path(status["checkpoint"]).name
-    wait_for(lambda: not [p for p, st, *_ in _processes() if p in kids and st != "Z"], timeout=10)
+    wait_for(lambda: gone(kids), timeout=10)
 
     # 3. Ctrl-C twice, the second while the run finishes its update: abort at once,
     #    status 130, one line, no traceback
@@ -144,8 +149,7 @@ def test_atari_ctrl_c_and_sigterm_to_the_group_at_several_moments_then_resume(tm
     wait_for(lambda: latest_update(log) > before)
     kids = workers_of(proc.pid)
     os.killpg(proc.pid, signal.SIGINT)
-    wait_for(lambda: not [p for p, st, *_ in _processes() if p in kids and st != "Z"],
-             poll=0.002)
+    wait_for(lambda: gone(kids), poll=0.002)
     os.killpg(proc.pid, signal.SIGINT)
     code, out, err = finish(proc)
     assert json.loads((log / "status.json").read_text())["state"] == "interrupted"
@@ -229,7 +233,7 @@ def test_closing_an_env_interrupted_mid_step_terminates_its_workers():
     closer.start()
     closer.join(timeout=30)
     assert not closer.is_alive(), "close() hangs"
-    wait_for(lambda: not [p for p, st, *_ in _processes() if p in kids and st != "Z"], timeout=10)
+    wait_for(lambda: gone(kids), timeout=10)
     # an env closed in the normal state still closes its workers gracefully
     env = make_vec_env("CartPole-v1", 2, seed=0, vec="async")
     env.reset()
@@ -268,7 +272,7 @@ def test_closing_an_env_interrupted_between_the_sends_of_a_step(capfd):
     closer.start()
     closer.join(timeout=30)
     assert not closer.is_alive(), "close() hangs"
-    wait_for(lambda: not [p for p, st, *_ in _processes() if p in kids and st != "Z"], timeout=10)
+    wait_for(lambda: gone(kids), timeout=10)
     # terminated, not sent gymnasium's close, which the stepping worker would answer late
     assert [p.exitcode for p in env.processes] == [-signal.SIGTERM] * 3
     time.sleep(0.5)  # what a worker would print reaches this process's stderr by now
@@ -314,4 +318,4 @@ def test_a_second_ctrl_c_that_lands_in_a_finalizer_aborts_at_once(tmp_path):
     assert "went on" not in out and "lost" not in out, out
     kids = [int(p) for p in out.split()]
     assert len(kids) == 2
-    wait_for(lambda: not [p for p, st, *_ in _processes() if p in kids and st != "Z"], timeout=10)
+    wait_for(lambda: gone(kids), timeout=10)
