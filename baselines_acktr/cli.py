@@ -14,6 +14,7 @@ status 2, before anything is written.  Ctrl-C stops at the end of the current
 update and saves a checkpoint (a second Ctrl-C aborts at once).  A non-finite
 loss stops the run (exit status 1) without saving over the last good checkpoint.
 """
+import argparse
 import atexit
 import json
 import os
@@ -32,6 +33,9 @@ def base_parser(prog, description, default_env, default_timesteps, save_interval
     p.add_argument("--stop_timesteps", type=positive_int, default=None,
                    help="stop (with a checkpoint) after this many timesteps, keeping the "
                         "learning-rate schedule of --num_timesteps; resume later to continue")
+    p.add_argument("--stop_reward", type=stop_reward, default=None, metavar="R|human",
+                   help="also stop (with a checkpoint) once the mean return of the last 100 "
+                        "episodes reaches R; 'human': the paper's Table 1 human level of the game")
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--log_path", default=None,
                    help="run directory (default logs/<env>-<alg>-seed<seed>)")
@@ -56,6 +60,29 @@ def base_parser(prog, description, default_env, default_timesteps, save_interval
                    help="--eval/--play: the policy's mode instead of samples")
     p.add_argument("--video", default=None, help="GIF path for --play (default <log_path>/play.gif)")
     return p
+
+
+def stop_reward(text):
+    """``--stop_reward``: a number, or ``'human'`` (resolved per env by :func:`resolve_stop_reward`)."""
+    if text == "human":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'human', got {text!r}") from None
+
+
+def resolve_stop_reward(prog, args):
+    """``args.stop_reward`` as a number: ``'human'`` is the paper's Table 1 human level of
+    ``args.env`` (one line, exit 2, for a game the table does not list)."""
+    if args.stop_reward != "human":
+        return args.stop_reward
+    from .compare.references import human_level
+
+    level = human_level(args.env)
+    if level is None:
+        fail(prog, f"--stop_reward human: the paper's Table 1 has no human level for {args.env}")
+    return level
 
 
 def build_model(alg, policy, nenvs, total_timesteps, nsteps, ent_coef, vf_coef, lr, max_grad_norm,
@@ -309,6 +336,7 @@ def train(prog, args, config, build, make_env):
     """
     from .common.checkpoints import Checkpointer
     from .common.logger import Logger, ProgressLine
+    from .common.memory import MemoryLog
 
     learner = build()
     log_path = args.log_path or default_log_path(args)
@@ -320,6 +348,7 @@ def train(prog, args, config, build, make_env):
               f"({learner.timesteps_done} timesteps; saved config: "
               f"env={saved.get('env')}, alg={saved.get('alg')})")
     stop = min(args.num_timesteps, args.stop_timesteps or args.num_timesteps)
+    target = resolve_stop_reward(prog, args)
     try:
         learner.check_budget(stop)
     except ValueError as exc:
@@ -332,12 +361,14 @@ def train(prog, args, config, build, make_env):
     write_json_atomic(os.path.join(log_path, "config.json"),
                       dict(config, log_path=log_path, save_path=save_path,
                            num_timesteps=args.num_timesteps, stop_timesteps=args.stop_timesteps,
-                           load_path=args.load_path))
+                           load_path=args.load_path, stop_reward=target))
     progress = ProgressLine()
+    memory = None  # the MemoryLog, once the run folder is in use
     guard = RunGuard(prog)
     opened = []  # the env and the logger, closed whatever happens
 
     def on_update(update):
+        memory(update, learner.timesteps_done)
         if update % args.save_interval == 0:
             guard.last_saved = ckpt.save(update, learner.timesteps_done)
         return not guard.stop.requested
@@ -345,7 +376,7 @@ def train(prog, args, config, build, make_env):
     def status(state):
         write_json_atomic(os.path.join(log_path, STATUS), dict(
             state=state, updates=learner.updates_done, timesteps=learner.timesteps_done,
-            stop_timesteps=stop, checkpoint=guard.last_saved))
+            stop_timesteps=stop, stop_reward=target, checkpoint=guard.last_saved))
 
     def body():
         env = make_env(monitor_dir_for(log_path, learner.updates_done))
@@ -353,17 +384,20 @@ def train(prog, args, config, build, make_env):
         logger = Logger(log_path, tensorboard=True,
                         keep_until=learner.timesteps_done if args.load_path is not None else None)
         opened.append(logger)
+        nonlocal memory
+        memory = MemoryLog(log_path)
         print(f"logging to {log_path}; checkpoints in {save_path}")
         if guard.stop.requested:
             print("interrupted before the first update; nothing to save")
             return
         try:
             last = learner.fit(env, stop, logger, seed=args.seed, log_interval=args.log_interval,
-                               on_update=on_update, progress=progress)
+                               on_update=on_update, progress=progress, stop_reward=target)
         except FloatingPointError:
             status("failed")
             raise
         guard.last_saved = ckpt.save(last, learner.timesteps_done)
+        memory(last, learner.timesteps_done, force=True)
         status("interrupted" if guard.stop.requested else "finished")
         if guard.stop.requested:
             print(f"interrupted at update {last} ({learner.timesteps_done} timesteps); "

@@ -15,6 +15,7 @@ import tensorflow as tf
 from ..common.filters import ZFilter
 from ..common.kfac_step import KfacTrainStep
 from ..common.math_util import safemean
+from ..common.train_loop import reached
 from ..kfac.optimizer import KfacOptimizer
 from .policies import GaussianMlpPolicy
 from .rollouts import path_advantages, rollout, standardize
@@ -188,7 +189,8 @@ class ContLearner(tf.Module):
 
     # ------------------------------------------------------------ training
     def fit(self, env, total_timesteps: int, logger, *, seed: int | None = None,
-            log_interval: int = 1, on_update=None, progress=None, callback=None) -> int:
+            log_interval: int = 1, on_update=None, progress=None, callback=None,
+            stop_reward: float | None = None) -> int:
         """The branch's ``learn`` loop on ``env`` (a single ``Monitor``-wrapped env with
         1-D Box spaces) until more than ``total_timesteps`` steps were collected,
         continuing from :attr:`iterations_done`; returns the iterations done.
@@ -198,7 +200,8 @@ class ContLearner(tf.Module):
         ``on_update(iterations_done)`` and ``progress(...)``; either callback
         returning False stops training.  Every iteration is logged (as the
         branch; ``log_interval`` is ignored).  Raises ``FloatingPointError`` if a
-        loss or the KL is not finite (nothing of that iteration is logged).
+        loss or the KL is not finite (nothing of that iteration is logged).  ``stop_reward``
+        stops it once the last 100 Monitor episodes reach that mean return.
         """
         learner = self  # noqa: F841 - for callback(locals()), as the branch's
         policy, vf, obfilter = self.policy, self.vf, self.obfilter
@@ -235,7 +238,7 @@ class ContLearner(tf.Module):
             stop = (on_update is not None and on_update(i) is False) or stop
             if progress is not None:
                 progress(timesteps_so_far, total_timesteps, fps, eprewmean)
-            if stop:
+            if stop or reached(epinfobuf, stop_reward):
                 break
         return i
 

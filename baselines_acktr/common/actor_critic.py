@@ -149,17 +149,20 @@ class ActorCriticModel(tf.Module):
                              f"{nupdates}; raise --num_timesteps to continue")
 
     def fit(self, env, total_timesteps: int, logger, *, seed: int | None = None,
-            log_interval: int = 100, on_update=None, progress=None) -> int:
+            log_interval: int = 100, on_update=None, progress=None,
+            stop_reward: float | None = None) -> int:
         """Baselines' update loop (:func:`~.train_loop.train_loop`) on the vector env
         ``env`` up to update ``total_timesteps // nbatch``; a resumed model continues its
-        count, and its envs are reset with ``seed + updates_done``."""
+        count, and its envs are reset with ``seed + updates_done``; ``stop_reward`` stops it
+        early (:func:`~.train_loop.reached`)."""
         from .runner import Runner
         from .train_loop import train_loop
 
         runner = Runner(env, self, nsteps=self.nsteps, gamma=self.gamma,
                         seed=None if seed is None else seed + self.updates_done)
         callback = None if on_update is None else (lambda update, model: on_update(update))
-        return train_loop(self, runner, total_timesteps, log_interval, logger, callback, progress)
+        return train_loop(self, runner, total_timesteps, log_interval, logger, callback, progress,
+                          stop_reward)
 
     def actor(self, action_space, deterministic=False):
         return _StepActor(self, deterministic)

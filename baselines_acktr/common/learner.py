@@ -50,9 +50,10 @@ class Learner(Protocol):
 
     def fit(self, env, total_timesteps: int, logger, *, seed: int | None = None,
             log_interval: int = 1, on_update: OnUpdate | None = None,
-            progress: Progress | None = None) -> int:
+            progress: Progress | None = None, stop_reward: float | None = None) -> int:
         """Train on ``env`` (the learner's kind of env) up to ``total_timesteps``,
-        continuing from :attr:`updates_done`; returns the updates done."""
+        continuing from :attr:`updates_done`, or until the mean return of the last 100
+        episodes reaches ``stop_reward``; returns the updates done."""
 
     def actor(self, action_space, deterministic: bool = False) -> Actor:
         """A policy to play with in a single env of ``action_space`` (samples, or with

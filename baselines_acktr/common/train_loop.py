@@ -51,7 +51,15 @@ def learn_model(model, env, total_timesteps, seed, log_interval, logger, save_pa
     return model
 
 
-def train_loop(model, runner, total_timesteps, log_interval, logger, callback=None, progress=None):
+def reached(epinfobuf, stop_reward):
+    """True once ``stop_reward`` is set and the last 100 episodes (a full window) have a mean
+    return at or above it: the paper's Table 1 criterion, checked as the run goes."""
+    return (stop_reward is not None and len(epinfobuf) == epinfobuf.maxlen
+            and safemean([e["r"] for e in epinfobuf]) >= stop_reward)
+
+
+def train_loop(model, runner, total_timesteps, log_interval, logger, callback=None, progress=None,
+               stop_reward=None):
     """The update loop of baselines ``acktr.learn``: collect, train, log.
 
     Starts after ``model.updates_done`` (so a restored model continues its
@@ -59,7 +67,9 @@ def train_loop(model, runner, total_timesteps, log_interval, logger, callback=No
     model)`` runs after each update (False stops the loop); ``progress(timesteps,
     total_timesteps, fps, eprewmean)`` is told about every update.  Returns the last
     update done.  Raises ``FloatingPointError`` on a non-finite loss, before
-    anything of that update is recorded.
+    anything of that update is recorded.  With ``stop_reward``, the loop also stops after
+    the update at which the mean of the last 100 episodes first reaches it
+    (:func:`reached`; after a resume the window fills again first).
     """
     epinfobuf = deque(maxlen=100)
     nbatch = model.nbatch
@@ -95,5 +105,9 @@ def train_loop(model, runner, total_timesteps, log_interval, logger, callback=No
         if progress is not None:
             progress(update * nbatch, nupdates * nbatch, fps, eprewmean)
         if callback is not None and callback(update, model) is False:
+            break
+        if reached(epinfobuf, stop_reward):
+            print(f"eprewmean {eprewmean:.2f} over the last {len(epinfobuf)} episodes reached "
+                  f"--stop_reward {stop_reward:g} at update {update}")
             break
     return update

@@ -179,3 +179,14 @@ def references_for(env_id, data):
                            f"{row.get('code_commit_short', '?')})",
                     note=row.get("units", "")))
     return name, refs
+
+
+def human_level(env_id):
+    """The paper's Table 1 human level for ``env_id``'s game (``'PongNoFrameskip-v4'`` →
+    9.3), or None for a game the table does not list."""
+    name = canonical_name(env_id)
+    for entry in load_references()["paper"].get("atari_table1", []):
+        level = entry.get("human_level")
+        if canonical_name(entry.get("game", "")) == name and isinstance(level, dict):
+            return float(level["value"])
+    return None
