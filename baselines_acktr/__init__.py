@@ -9,8 +9,9 @@ no TensorFlow, so the comparison tool and env workers stay light)::
 
 Layers, each importing only those below it::
 
-    run_atari / run_mujoco / sweep / parity      entry points
-    cli                                          run folders, checkpoints, Ctrl-C, play
+    sweep                                        drives the run scripts on Ray Tune
+    run_atari / run_mujoco / parity / explain    entry points
+    cli                                          flags, training with logs and checkpoints, play
     acktr/  a2c/  acktr_cont/                    one folder per algorithm
     common/                                      what the algorithms share
     kfac/   envs/                                the optimizer; environments

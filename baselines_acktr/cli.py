@@ -1,33 +1,44 @@
 """Command-line plumbing shared by ``run_atari.py`` and ``run_mujoco.py``.
 
 In the spirit of baselines' ``run.py``: flags ``--env --num_timesteps --seed
---alg --log_path --save_path --save_interval --load_path --play``.  A run
-directory (``--log_path``, default ``logs/<env>-<alg>-seed<seed>``) gets
-``config.json``, ``progress.csv``, ``monitor/*.monitor.csv``, TensorBoard
-events under ``tb/``, checkpoints under ``checkpoints/`` (``--save_path``) and,
-when the run ends, ``status.json`` (``finished``, ``interrupted`` or ``failed``,
-with the updates and timesteps done).
+--alg --log_path --save_path --save_interval --load_path --play``, and every field of
+the algorithm's config (:mod:`baselines_acktr.common.configs`) as ``--key value`` or
+``--key=value``.  ``--config RUN/config.json`` reruns a recorded run (flags on top).
+The run folder's files are :mod:`baselines_acktr.common.run_folder`'s; ``config.json``
+is the whole record (resolved config, versions, git commit).
 
-Bad input (unknown or wrong kind of env, non-positive numbers, a missing or
-mismatched checkpoint) ends with one line ``<prog>: error: ...`` and exit
-status 2, before anything is written.  Ctrl-C stops at the end of the current
-update and saves a checkpoint (a second Ctrl-C aborts at once).  A non-finite
-loss stops the run (exit status 1) without saving over the last good checkpoint.
+Bad input (an unknown option — named with the nearest one —, a flag of another
+algorithm, a wrong type or out-of-range value, an unknown or wrong kind of env, a
+missing or mismatched checkpoint) ends with one line ``<prog>: error: ...`` and exit
+status 2, before anything is written.  Ctrl-C stops at the end of the current update
+and saves a checkpoint (a second Ctrl-C aborts at once:
+:mod:`baselines_acktr.common.signals`).  A non-finite loss stops the run (exit status
+1) without saving over the last good checkpoint.
 """
 import argparse
-import atexit
 import json
 import os
-import signal
-import sys
 
+from .common import run_folder
 from .common.cmd_util import Parser, fail, non_negative_int, positive_int
+from .common.config_flags import add_config_flags, resolve_config, unknown_option_message
+from .common.run_folder import STATUS, monitor_dir_for, read_status, write_json_atomic  # noqa: F401
+from .common.signals import (EXIT_ABORTED, RunGuard, StopOnSignal, abort_process,  # noqa: F401
+                             run_main, run_script)
+
+# what --config takes from a run's config.json besides the hyperparameters: not its paths,
+# nor what a --play / --eval asked for
+NOT_RERUN = {"log_path", "save_path", "load_path", "config", "allow_config_change", "play",
+             "play_episodes", "eval", "deterministic", "video"}
 
 
 def base_parser(prog, description, default_env, default_timesteps, save_interval=100,
-                log_interval=100):
-    p = Parser(prog=prog, description=description)
+                log_interval=100, specs=()):
+    """The flags every run script has, plus one per config field of ``specs``' algorithms."""
+    p = Parser(prog=prog, description=description, allow_abbrev=False)
     p.add_argument("--env", default=default_env, help=f"environment id (default {default_env})")
+    p.add_argument("--config", default=None, metavar="RUN/config.json",
+                   help="rerun the run this config.json records (flags given here on top)")
     p.add_argument("--num_timesteps", type=positive_int, default=default_timesteps,
                    help=f"total timesteps (default {default_timesteps:g})")
     p.add_argument("--stop_timesteps", type=positive_int, default=None,
@@ -59,7 +70,55 @@ def base_parser(prog, description, default_env, default_timesteps, save_interval
     p.add_argument("--deterministic", action="store_true",
                    help="--eval/--play: the policy's mode instead of samples")
     p.add_argument("--video", default=None, help="GIF path for --play (default <log_path>/play.gif)")
+    p.add_argument("--allow_config_change", action="store_true",
+                   help="--load_path: resume even if the checkpoint's config differs in a field "
+                        "that changes the model or the algorithm")
+    add_config_flags(p, specs)
+    p.set_defaults(_configs=list(dict.fromkeys(spec.config for spec in specs)))
     return p
+
+
+def parse_args(prog, parser, argv, choose_spec):
+    """``argv`` parsed, with ``--config``'s record under the flags; ``args.spec`` is the
+    chosen algorithm (``choose_spec(args)``) and ``args.hparams`` its resolved config."""
+    argv = list(argv)
+    record = None
+    for i, word in enumerate(argv):
+        if word == "--config" or word.startswith("--config="):
+            path = word.split("=", 1)[1] if "=" in word else (argv[i + 1] if i + 1 < len(argv)
+                                                                else None)
+            record = run_folder.read_json(path) if path else None
+            if record is None:
+                fail(prog, f"--config: cannot read a JSON object from {path!r}")
+            dests = {a.dest for a in parser._actions}
+            parser.set_defaults(**{k: v for k, v in record.items()
+                                   if k in dests and k not in NOT_RERUN
+                                   and not any(k in c.field_names() for c in parser.get_default(
+                                       "_configs"))})
+            break
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        fail(prog, unknown_option_message(parser, extras))
+    args.spec = choose_spec(args)
+    args.hparams = resolve_config(prog, args.spec, args, parser.get_default("_configs"), record)
+    return args
+
+
+def run_record(args, **extra):
+    """``config.json``'s content: what was trained where, the resolved hyperparameters,
+    the software (:func:`~baselines_acktr.common.run_folder.software_record`)."""
+    spec = args.spec
+    head = dict(env=args.env, alg=spec.name, seed=args.seed, **extra)
+    if spec.variant is not None:
+        head["variant"] = spec.variant
+    return dict(head, **args.hparams.to_dict(), save_interval=args.save_interval,
+                log_interval=args.log_interval, log_kl=args.log_kl,
+                **run_folder.software_record())
+
+
+def default_log_path(args):
+    return run_folder.default_log_path(args.env, args.alg, args.seed)
+
 
 
 def stop_reward(text):
@@ -85,244 +144,52 @@ def resolve_stop_reward(prog, args):
     return level
 
 
-def build_model(alg, policy, nenvs, total_timesteps, nsteps, ent_coef, vf_coef, lr, max_grad_norm,
-                lrschedule, seed, vf_fisher_coef=1.0, kfac_clip=0.001, is_async=True,
-                kfac_options=None, log_kl=False):
-    """``Model`` (ACKTR) or ``A2CModel`` with the given hyperparameters."""
+def build_model(policy, hparams, total_timesteps, seed, log_kl=False):
+    """ACKTR's ``Model`` for an :class:`~baselines_acktr.common.configs.AcktrConfig`,
+    ``A2CModel`` for an :class:`~baselines_acktr.common.configs.A2CConfig`."""
     from .a2c.a2c import A2CModel
     from .acktr.acktr import Model
+    from .common.configs import A2CConfig, AcktrConfig
 
-    if alg == "acktr":
-        return Model(policy, nenvs, total_timesteps, nsteps=nsteps, ent_coef=ent_coef,
-                     vf_coef=vf_coef, vf_fisher_coef=vf_fisher_coef, lr=lr,
-                     max_grad_norm=max_grad_norm, kfac_clip=kfac_clip, lrschedule=lrschedule,
-                     is_async=is_async, kfac_options=kfac_options, seed=seed, log_kl=log_kl)
-    if alg == "a2c":
-        return A2CModel(policy, nenvs, total_timesteps, nsteps=nsteps, ent_coef=ent_coef,
-                        vf_coef=vf_coef, max_grad_norm=max_grad_norm, lr=lr,
-                        lrschedule=lrschedule, seed=seed)
-    raise ValueError(f"alg must be 'acktr' or 'a2c', got {alg!r}")
-
-
-STATUS = "status.json"  # a run folder's state: finished, interrupted or failed, with counts
-
-
-def read_status(log_path):
-    """A run folder's ``status.json`` (None while it runs or if it never ended cleanly)."""
-    try:
-        with open(os.path.join(log_path, STATUS)) as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return None
+    h = hparams
+    if isinstance(h, AcktrConfig):
+        return Model(policy, h.num_env, total_timesteps, nsteps=h.nsteps, ent_coef=h.ent_coef,
+                     vf_coef=h.vf_coef, vf_fisher_coef=h.vf_fisher_coef, lr=h.lr,
+                     max_grad_norm=h.max_grad_norm, kfac_clip=h.kfac_clip,
+                     lrschedule=h.lrschedule, is_async=h.is_async, kfac_options=h.kfac_options(),
+                     seed=seed, gamma=h.gamma, log_kl=log_kl)
+    if isinstance(h, A2CConfig):
+        return A2CModel(policy, h.num_env, total_timesteps, nsteps=h.nsteps, ent_coef=h.ent_coef,
+                        vf_coef=h.vf_coef, max_grad_norm=h.max_grad_norm, lr=h.lr, alpha=h.alpha,
+                        epsilon=h.epsilon, lrschedule=h.lrschedule, seed=seed, gamma=h.gamma)
+    raise TypeError(f"no Atari model for {type(h).__name__}")
 
 
-def default_log_path(args):
-    return os.path.join("logs", f"{args.env}-{args.alg}-seed{args.seed}")
-
-
-def write_json_atomic(path, data):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=1, sort_keys=True)
-    os.replace(tmp, path)
-
-
-def monitor_dir_for(log_path, start_update):
-    """``monitor/`` for a new run; ``monitor/resume-uNNNNN/`` when resuming, so that
-    no earlier monitor file is overwritten."""
-    base = os.path.join(log_path, "monitor")
-    return base if start_update == 0 else os.path.join(base, f"resume-u{start_update:05d}")
-
-
-EXIT_ABORTED = 130
-
-
-class StopOnSignal:
-    """First SIGINT/SIGTERM: ask the run to stop after the current update (it saves a
-    checkpoint and exits 0).  Second: raise KeyboardInterrupt at once.
-
-    Entering one while another is active reuses the active one, so a Ctrl-C during
-    start-up (imports, model build, env start) is remembered by the training loop.
-
-    The second signal's ``KeyboardInterrupt`` can land in a finalizer (a ``__del__``,
-    a weakref callback such as multiprocessing's semaphore clean-up at garbage
-    collection), where Python cannot raise: it prints "Exception ignored in ..." with
-    a traceback and goes on, losing the abort.  While one is active, such an ignored
-    ``KeyboardInterrupt`` (seen by ``sys.unraisablehook``) aborts the process at once
-    (:func:`abort_process`) instead.  It cannot be delivered again: the handler would
-    run inside the hook, another place Python cannot raise from.
-    """
-
-    _active = None
-
-    def __init__(self, prog="baselines_acktr"):
-        self.prog = prog
-        self.requested = False
-        self.aborting = False
-        self._old = {}
-        self._old_hook = None
-        self._outer = None
-
-    def __enter__(self):
-        if StopOnSignal._active is not None:
-            self._outer = StopOnSignal._active
-            return self._outer
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._old[sig] = signal.signal(sig, self._handle)
-        self._old_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
-        StopOnSignal._active = self
-        return self
-
-    @classmethod
-    def active(cls):
-        """The stop handler in force (None outside ``run_main`` / ``RunGuard``)."""
-        return cls._active
-
-    def _handle(self, signum, frame):
-        if self.requested:
-            self.aborting = True
-            raise KeyboardInterrupt
-        self.requested = True
-        sys.stderr.write("\nstopping after this update and saving a checkpoint "
-                         "(press Ctrl-C again to abort at once)\n")
-
-    def _unraisable(self, unraisable):
-        if self.aborting and issubclass(unraisable.exc_type, KeyboardInterrupt):
-            abort_process(self.prog)
-        self._old_hook(unraisable)
-
-    def __exit__(self, *exc):
-        if self._outer is not None:
-            self._outer = None
-            return False
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-        self._old = {}
-        sys.unraisablehook, self._old_hook = self._old_hook, None
-        StopOnSignal._active = None
-        return False
-
-
-def abort_process(prog):
-    """End the process at once with one line and status 130 (a second Ctrl-C).
-
-    The env workers, immune to the group's signals, are killed first, so none is left
-    behind; checkpoints are written atomically (a temporary folder, then ``latest``),
-    so an abort, like ``kill -9``, never leaves a half-written one in use."""
-    import multiprocessing
-    import multiprocessing.util
-
-    for sig in (signal.SIGINT, signal.SIGTERM):  # a third Ctrl-C does not cut the abort short
-        signal.signal(sig, signal.SIG_IGN)
-    for child in multiprocessing.active_children():
-        child.kill()
-    try:
-        # what multiprocessing runs at a normal exit: unlink the env queues' semaphores
-        # (else its resource tracker prints that they leaked)
-        multiprocessing.util._run_finalizers(0)
-    except BaseException:  # noqa: BLE001 - the abort goes on whatever a finalizer does
-        pass
-    _flush_stdio()
-    os.write(2, f"{prog}: aborted\n".encode())
-    os._exit(EXIT_ABORTED)
-
-
-def run_main(prog, main_fn):
-    """Run an entry point (``main_fn()`` returns its exit status) with the stop rules in
-    force from its first line: a second Ctrl-C anywhere ends it with one line and
-    status 130, never a traceback."""
-    with StopOnSignal(prog):
-        try:
-            return main_fn()
-        except KeyboardInterrupt:
-            sys.stderr.write(f"{prog}: aborted\n")
-            return EXIT_ABORTED
-
-
-def run_script(prog, main_fn):
-    """A script's whole process (``python -m baselines_acktr.run_atari``, the root
-    shims): :func:`run_main`, then the process exits with its status.
-
-    A Ctrl-C or SIGTERM outside :func:`run_main`'s stop rules (once it has returned:
-    the exit) ends the process at once with one line and status 130, as a second
-    Ctrl-C does during the run.  The exit runs the ``atexit`` clean-ups with that
-    handler in force, then ends the process with ``os._exit``: the interpreter's
-    own finalization (module and TensorFlow teardown) resets the signals to their
-    default first, so a Ctrl-C there killed the process (status -2).  Nothing is
-    left to save by then: the run's checkpoint, logs and env workers are closed.
-    Only for a script's own process, never in-process (tests call ``main``)."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda signum, frame: abort_process(prog))
-    try:
-        status = run_main(prog, main_fn)
-    except SystemExit as exc:  # cli.fail: a usage error
-        status = exc.code
-    if status is None:
-        status = 0
-    elif not isinstance(status, int):
-        sys.stderr.write(f"{status}\n")
-        status = 1
-    atexit._run_exitfuncs()  # what sys.exit would run (the stdlib's, TensorFlow's, absl's)
-    _flush_stdio()
-    os._exit(status)
-
-
-def _flush_stdio():
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError, AttributeError):
-            pass
-
-
-class RunGuard:
-    """Runs a training body with the CLI's stop rules: Ctrl-C/SIGTERM set
-    ``stop.requested`` (the body stops after its current update and saves); a
-    ``FloatingPointError`` ends the run with status 1 naming ``last_saved``, the
-    last good checkpoint; a second Ctrl-C aborts with status 130.  The cleanups
-    always run (each on its own: one that fails is reported in one line)."""
-
-    def __init__(self, prog):
-        self.prog = prog
-        self.last_saved = None
-        self.stop = None
-
-    def run(self, body, *cleanups):
-        status = 0
-        with StopOnSignal(self.prog) as self.stop:
-            try:
-                body()
-            except FloatingPointError as exc:
-                sys.stderr.write(f"{self.prog}: {exc}; stopped. Last good checkpoint: "
-                                 f"{self.last_saved or 'none yet'}\n")
-                status = 1
-            except KeyboardInterrupt:
-                sys.stderr.write(f"{self.prog}: aborted; last checkpoint: "
-                                 f"{self.last_saved or 'none yet'}\n")
-                status = EXIT_ABORTED
-            finally:
-                for cleanup in cleanups:
-                    try:
-                        cleanup()
-                    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
-                        sys.stderr.write(f"{self.prog}: while closing: {exc!r}\n")
-        return status
-
-
-def restore_learner(prog, learner, ckpt_or_trackables, path):
-    """Read checkpoint ``path`` into the learner; a bad one is a one-line exit 2."""
+def restore_learner(prog, learner, ckpt_or_trackables, path, check_keys=None):
+    """Read checkpoint ``path`` into the learner; a bad one (or one whose config differs in
+    ``check_keys``) is a one-line exit 2."""
     from .common.checkpoints import CheckpointError, Checkpointer
 
     ckpt = ckpt_or_trackables
     if not isinstance(ckpt, Checkpointer):
         ckpt = Checkpointer(None, ckpt, {})
     try:
-        saved = ckpt.restore(path)
+        saved = ckpt.restore(path) if check_keys is None else ckpt.restore(path, check_keys)
     except (CheckpointError, OSError, json.JSONDecodeError) as exc:
         learner.close()
         fail(prog, str(exc))
     learner.restore_progress()
     return saved
+
+
+def resume_check_keys(args):
+    """Config fields a resumed checkpoint must agree on: the env, algorithm and variant, and
+    (unless ``--allow_config_change``) every field that changes the model or algorithm."""
+    keys = ("env", "alg", "variant", "network", "num_env", "nsteps")
+    spec = getattr(args, "spec", None)
+    if spec is not None and not getattr(args, "allow_config_change", False):
+        keys += tuple(k for k in spec.config.model_fields() if k not in keys)
+    return keys
 
 
 def train(prog, args, config, build, make_env):
@@ -343,7 +210,7 @@ def train(prog, args, config, build, make_env):
     save_path = args.save_path or os.path.join(log_path, "checkpoints")
     ckpt = Checkpointer(save_path, learner.trackables(), dict(config, log_path=log_path))
     if args.load_path is not None:
-        saved = restore_learner(prog, learner, ckpt, args.load_path)
+        saved = restore_learner(prog, learner, ckpt, args.load_path, resume_check_keys(args))
         print(f"resumed from {args.load_path} at update {learner.updates_done} "
               f"({learner.timesteps_done} timesteps; saved config: "
               f"env={saved.get('env')}, alg={saved.get('alg')})")
@@ -356,9 +223,8 @@ def train(prog, args, config, build, make_env):
         fail(prog, str(exc))
 
     os.makedirs(log_path, exist_ok=True)
-    if os.path.exists(os.path.join(log_path, STATUS)):
-        os.remove(os.path.join(log_path, STATUS))  # running again
-    write_json_atomic(os.path.join(log_path, "config.json"),
+    run_folder.clear_status(log_path)  # running (again)
+    write_json_atomic(os.path.join(log_path, run_folder.CONFIG),
                       dict(config, log_path=log_path, save_path=save_path,
                            num_timesteps=args.num_timesteps, stop_timesteps=args.stop_timesteps,
                            load_path=args.load_path, stop_reward=target))

@@ -9,10 +9,13 @@ at once and keeps what was played.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 
-from .cli import StopOnSignal, default_log_path, fail, restore_learner
+from .cli import default_log_path, fail, restore_learner
+from .common.run_folder import write_text_atomic
+from .common.signals import StopOnSignal
 
 EVAL_FILE = "eval.csv"
 
@@ -85,13 +88,12 @@ def evaluate(prog, args, build, make_eval_env, episodes, deterministic=False):
     log_path = args.log_path or default_log_path(args)
     os.makedirs(log_path, exist_ok=True)
     path = os.path.join(log_path, EVAL_FILE)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["episode", "r", "l", "deterministic", "load_path"])
-        for i, r in enumerate(records):
-            w.writerow([i + 1, r["r"], r["l"], int(deterministic), args.load_path])
-    os.replace(tmp, path)
+    out = io.StringIO(newline="")
+    w = csv.writer(out)
+    w.writerow(["episode", "r", "l", "deterministic", "load_path"])
+    for i, r in enumerate(records):
+        w.writerow([i + 1, r["r"], r["l"], int(deterministic), args.load_path])
+    write_text_atomic(path, out.getvalue())
     returns = [r["r"] for r in records]
     if not returns:
         print(f"eval: no whole episode finished; {path} has no rows")

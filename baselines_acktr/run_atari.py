@@ -9,8 +9,10 @@ Environments: ``NoFrameskip-v4`` ids, noop reset (30), max-and-skip 4, episodic
 life, fire reset, 84×84 gray, reward clipping and a 4-frame stack (zero-padded
 after each done, as baselines' ``VecFrameStack``), one subprocess per env, env
 ``i`` seeded ``seed + i``; ``monitor/*.monitor.csv`` record whole games with
-unclipped scores.  Hyperparameters are the paper's / baselines' defaults:
-ACKTR lr 0.25, kfac_clip 0.001, 32 envs × 20 steps; A2C lr 7e-4, 16 envs × 5 steps.
+unclipped scores.  Hyperparameters are the paper's / baselines' defaults
+(:class:`~baselines_acktr.common.configs.AcktrConfig`: lr 0.25, kfac_clip 0.001, 32 envs
+× 20 steps; :class:`~baselines_acktr.common.configs.A2CConfig`: lr 7e-4, 16 envs × 5
+steps); every one is a flag (``--kfac_clip 0.002``, ``--lr=0.1``; ``--help`` lists them).
 """
 import os
 import sys
@@ -18,18 +20,16 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from . import cli, episodes  # noqa: E402
+from .common.configs import ALGORITHMS, ATARI_ALGS, spec_for  # noqa: E402
 
 PROG = "run_atari.py"
-ALG_DEFAULTS = {"acktr": dict(lr=0.25, nsteps=20, num_env=32),
-                "a2c": dict(lr=7e-4, nsteps=5, num_env=16)}
+SPECS = tuple(ALGORITHMS[name] for name in ATARI_ALGS)
 
 
 def parse(argv):
     p = cli.base_parser(PROG, "Train ACKTR/A2C on Atari (baselines' protocol).",
-                        "PongNoFrameskip-v4", int(10e6))
-    p.add_argument("--alg", choices=sorted(ALG_DEFAULTS), default="acktr")
-    p.add_argument("--num_env", type=cli.positive_int, default=None,
-                   help="parallel envs (default 32 for acktr, 16 for a2c)")
+                        "PongNoFrameskip-v4", int(10e6), specs=SPECS)
+    p.add_argument("--alg", choices=ATARI_ALGS, default="acktr")
     p.add_argument("--episode_frames", choices=["baselines", "ale"], default="baselines",
                    help="episode cap: gym's NoFrameskip-v4 registration that baselines ran on "
                         "(400,000 frames; default) or ale-py's (108,000)")
@@ -39,7 +39,7 @@ def parse(argv):
                    help="training envs: baselines' wrappers on gymnasium (gym, default; frame "
                         "for frame as baselines) or ale-py's C++ AtariVectorEnv (ale_vector: "
                         "faster; its differences are in docs/differences_from_baselines.md)")
-    return p.parse_args(argv)
+    return cli.parse_args(PROG, p, argv, lambda args: spec_for(alg=args.alg))
 
 
 def main(argv=None):
@@ -60,8 +60,8 @@ def _main(argv):
     from .envs import atari_wrappers
     from .common.policies import Policy
 
-    hyper = ALG_DEFAULTS[args.alg]
-    num_env = args.num_env or hyper["num_env"]
+    hp = args.hparams
+    num_env = hp.num_env
     try:
         envs.check_atari_id(args.env)
         probe = atari_wrappers.wrap_deepmind(atari_wrappers.make_atari(args.env), frame_stack=True)
@@ -70,15 +70,13 @@ def _main(argv):
     nact = int(probe.action_space.n)
     obs_shape = probe.observation_space.shape
     probe.close()
-    config = dict(env=args.env, alg=args.alg, network="cnn", seed=args.seed, num_env=num_env,
-                  nsteps=hyper["nsteps"], lr=hyper["lr"], gamma=0.99,
-                  episode_frames=args.episode_frames, env_backend=args.env_backend)
+    config = cli.run_record(args, episode_frames=args.episode_frames,
+                            env_backend=args.env_backend)
 
     def build(total=args.num_timesteps):
-        policy = Policy(obs_shape, ("discrete", nact), network="cnn", seed=args.seed)
-        return cli.build_model(args.alg, policy, num_env, total, hyper["nsteps"], ent_coef=0.01,
-                               vf_coef=0.5, lr=hyper["lr"], max_grad_norm=0.5,
-                               lrschedule="linear", seed=args.seed,
+        policy = Policy(obs_shape, ("discrete", nact), network=hp.network,
+                        value_network=hp.value_network, seed=args.seed)
+        return cli.build_model(policy, hp, total, args.seed,
                                log_kl=args.log_kl and args.alg == "acktr")
 
     if args.play:

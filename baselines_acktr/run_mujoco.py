@@ -7,11 +7,13 @@ the paper's original continuous ACKTR, branch ``old_acktr_cont`` (``--variant pa
     python run_mujoco.py --play --load_path logs/Hopper-v5-acktr-seed0/checkpoints
 
 ``master``: baselines' refactored ACKTR with ``defaults.mujoco`` (nsteps 2500,
-``value_network='copy'``), MLP 2×64 tanh, diagonal Gaussian with a
+``value_network='copy'``: :meth:`~baselines_acktr.common.configs.AcktrConfig.mujoco`), MLP
+2×64 tanh, diagonal Gaussian with a
 state-independent logstd, one env wrapped in ``VecNormalize`` (observation and
 return normalisation; its statistics are checkpointed).  ``paper``: the
 algorithm that produced the paper's MuJoCo numbers (see
-``baselines_acktr/acktr_cont.py``).
+``baselines_acktr/acktr_cont/``; :class:`~baselines_acktr.common.configs.ContConfig`).
+Every hyperparameter of the chosen variant is a flag (``--desired_kl 0.001``; ``--help``).
 """
 import os
 import sys
@@ -22,19 +24,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering for --play
 
 from . import cli, episodes  # noqa: E402
+from .common.configs import ALGORITHMS, MUJOCO_VARIANTS, spec_for  # noqa: E402
 
 PROG = "run_mujoco.py"
-VARIANTS = {"master", "paper"}
-MASTER = dict(lr=0.25, nsteps=2500, num_env=1)
+SPECS = tuple(spec for spec in ALGORITHMS.values() if spec.script == "run_mujoco")
 
 
 def parse(argv):
     # 2500-step updates: log every update (as baselines on MuJoCo), save every 50k timesteps
     p = cli.base_parser(PROG, "Train ACKTR on MuJoCo (baselines master or the paper's variant).",
-                        "Hopper-v5", int(1e6), save_interval=20, log_interval=1)
-    p.add_argument("--variant", choices=sorted(VARIANTS), default="master")
-    args = p.parse_args(argv)
-    args.alg = "acktr" if args.variant == "master" else "acktr_cont"
+                        "Hopper-v5", int(1e6), save_interval=20, log_interval=1, specs=SPECS)
+    p.add_argument("--variant", choices=sorted(MUJOCO_VARIANTS), default="master")
+    args = cli.parse_args(PROG, p, argv, lambda args: spec_for(variant=args.variant))
+    args.alg = args.spec.name
     return args
 
 
@@ -85,30 +87,21 @@ def run_master(args, obs_shape, nact):
     from .common.policies import Policy
     from .envs.vec_normalize import RunningMeanStd, VecNormalize
 
-    config = dict(env=args.env, alg="acktr", variant="master", network="mlp", seed=args.seed,
-                  num_env=MASTER["num_env"], nsteps=MASTER["nsteps"], lr=MASTER["lr"], gamma=0.99)
+    hp = args.hparams
+    config = cli.run_record(args)
+    # VecNormalize's statistics: built here, checkpointed with the model (its trackables),
+    # used by every env this run makes
+    ob_rms, ret_rms = RunningMeanStd(obs_shape, name="ob_rms"), RunningMeanStd((), name="ret_rms")
 
     def build():
-        policy = Policy(obs_shape, ("box", nact), network="mlp", hidden=(64, 64),
-                        value_network="copy", seed=args.seed)
-        model = cli.build_model("acktr", policy, MASTER["num_env"], args.num_timesteps,
-                            MASTER["nsteps"], ent_coef=0.01, vf_coef=0.5, lr=MASTER["lr"],
-                            max_grad_norm=0.5, lrschedule="linear", seed=args.seed,
-                                log_kl=args.log_kl)
-        # VecNormalize's statistics live with the model so that checkpoints carry them
-        model.extra_trackables = dict(ob_rms=RunningMeanStd(obs_shape, name="ob_rms"),
-                                      ret_rms=RunningMeanStd((), name="ret_rms"))
+        policy = Policy(obs_shape, ("box", nact), network=hp.network, hidden=(64, 64),
+                        value_network=hp.value_network, seed=args.seed)
+        model = cli.build_model(policy, hp, args.num_timesteps, args.seed, log_kl=args.log_kl)
+        model.extra_trackables = dict(ob_rms=ob_rms, ret_rms=ret_rms)
         return model
 
-    def normalized(env, model, training=True):
-        return VecNormalize(env, ob_rms=model.extra_trackables["ob_rms"],
-                            ret_rms=model.extra_trackables["ret_rms"], training=training)
-
-    holder = {}
-
-    def build_and_keep():
-        holder["model"] = build()
-        return holder["model"]
+    def normalized(env, training=True):
+        return VecNormalize(env, ob_rms=ob_rms, ret_rms=ret_rms, training=training)
 
     if args.play:
         def make_play_env():
@@ -116,23 +109,22 @@ def run_master(args, obs_shape, nact):
             # has loaded TensorFlow
             base = vector_env([lambda: Monitor(gym.make(args.env, render_mode="rgb_array"))],
                               "async")
-            return _SingleFromVector(normalized(base, holder["model"], training=False))
+            return _SingleFromVector(normalized(base, training=False))
 
-        return episodes.play(PROG, args, build_and_keep, make_play_env, args.play_episodes)
+        return episodes.play(PROG, args, build, make_play_env, args.play_episodes)
     if args.eval:
         def make_eval_env():  # normalisation statistics frozen at the checkpoint's
             base = make_vec_env(args.env, 1, args.seed, vec="sync")
-            return _SingleFromVector(normalized(base, holder["model"], training=False))
+            return _SingleFromVector(normalized(base, training=False))
 
-        return episodes.evaluate(PROG, args, build_and_keep, make_eval_env, args.eval,
+        return episodes.evaluate(PROG, args, build, make_eval_env, args.eval,
                                  args.deterministic)
 
     def make_env(monitor_dir):
-        env = make_vec_env(args.env, MASTER["num_env"], args.seed, monitor_dir=monitor_dir,
-                           vec="sync")
-        return normalized(env, holder["model"])
+        env = make_vec_env(args.env, hp.num_env, args.seed, monitor_dir=monitor_dir, vec="sync")
+        return normalized(env)
 
-    return cli.train(PROG, args, config, build_and_keep, make_env)
+    return cli.train(PROG, args, config, build, make_env)
 
 
 def run_paper(args, obs_shape, nact):
@@ -143,11 +135,17 @@ def run_paper(args, obs_shape, nact):
     from .acktr_cont import ContLearner, make_cont_env
     from .envs import Monitor, vector_env
 
-    config = dict(env=args.env, alg="acktr_cont", variant="paper", network="mlp",
-                  seed=args.seed, timesteps_per_batch=2500, gamma=0.99, lam=0.97)
+    hp = args.hparams
+    config = cli.run_record(args, network="mlp")
 
     def build():
-        return ContLearner(obs_shape[0], nact, seed=args.seed)
+        return ContLearner(obs_shape[0], nact, seed=args.seed, is_async=hp.is_async,
+                           wait_first_eigen=hp.wait_first_eigen, eigen_backend=hp.eigen_backend,
+                           policy_kfac_options=hp.policy_kfac_options(),
+                           vf_kfac_options=hp.vf_kfac_options(), gamma=hp.gamma, lam=hp.lam,
+                           timesteps_per_batch=hp.timesteps_per_batch,
+                           desired_kl=hp.desired_kl, stepsize=hp.stepsize,
+                           vf_fit_iters=hp.vf_fit_iters)
 
     if args.play:
         def make_play_env():  # rendered in a subprocess, as for the master variant

@@ -12,16 +12,24 @@ synchronous block the eigen thread is let finish the decomposition it is doing,
 so that only the async ACKTR updates pay for sharing the CPU with it (as in
 real runs); the decompositions counted as delivered are those that started and
 finished inside an async block.  Prints medians and ratios; the last line is
-``ratio acktr_async/a2c atari=X mujoco=Y``.
+``ratio acktr_async/a2c atari=X mujoco=Y network=N``.
+
+``--network cnn cnn_paper`` picks the Atari network(s): ``cnn`` is master's nature
+CNN (the default), ``cnn_paper`` the ACKTR paper's CNN of baselines 3f676f7 (third
+conv 32 filters, so fc1's K-FAC input factor is 1568² instead of 3136²).  Given
+several, the Atari setup is measured once per network, one after the other in the
+same process (MuJoCo, always the MLP, once); every printed result line ends with
+``network=…`` (``mlp`` on the MuJoCo lines), and there is one ``ratio`` line per
+Atari network.
 
 With ``--num_env 16 32 64 128`` it measures the Atari setup at each batch size
 (``num_env`` × 20 steps) instead, one line per size
-``update_cost num_env=N batch=B a2c_ms=… acktr_sync_ms=… acktr_async_ms=…``, and
-``--plot`` draws per-update cost against batch size.  Prints the device it runs
+``update_cost num_env=N batch=B a2c_ms=… acktr_sync_ms=… acktr_async_ms=… network=…``,
+and ``--plot`` draws per-update cost against batch size.  Prints the device it runs
 on; runs unchanged where TensorFlow sees a GPU.
 
-    python benchmarks/update_cost.py [--rounds N] [--only atari|mujoco]
-    python benchmarks/update_cost.py --num_env 16 32 64 128 [--plot cost.png]
+    python benchmarks/update_cost.py [--rounds N] [--only atari|mujoco] [--network cnn cnn_paper]
+    python benchmarks/update_cost.py --num_env 16 32 64 128 [--network ...] [--plot cost.png]
 """
 import argparse
 import os
@@ -38,15 +46,23 @@ import tensorflow as tf  # noqa: E402
 
 from baselines_acktr.a2c import A2CModel  # noqa: E402
 from baselines_acktr.acktr import Model  # noqa: E402
-from baselines_acktr.common.policies import Policy  # noqa: E402
+from baselines_acktr.common.policies import CNN_NETWORKS, Policy  # noqa: E402
 
+# policy(network) builds a fresh policy; the Atari setup takes the CNN's name
+# (policies.NETWORKS), the MuJoCo one always builds its MLP and reports "mlp".
 SETUPS = {
-    "atari": dict(policy=lambda: Policy((84, 84, 4), ("discrete", 6), network="cnn", seed=0),
+    "atari": dict(policy=lambda network: Policy((84, 84, 4), ("discrete", 6), network=network,
+                                                seed=0),
                   nenvs=32, nsteps=20),
-    "mujoco": dict(policy=lambda: Policy((11,), ("box", 3), network="mlp", hidden=(64, 64),
-                                         value_network="copy", seed=0),
+    "mujoco": dict(policy=lambda network: Policy((11,), ("box", 3), network="mlp",
+                                                 hidden=(64, 64), value_network="copy", seed=0),
                    nenvs=1, nsteps=2500),
 }
+
+
+def network_of(name, network):
+    """The network the setup ``name`` actually measures for ``--network network``."""
+    return network if name == "atari" else "mlp"
 
 
 def random_batch(policy, nbatch, rng):
@@ -70,17 +86,18 @@ def timed(model, batch, lr):
 
 
 def run(name, rounds, warmup, block, async_block, eigen_nice=0, stats_subsample=1,
-        blas_threads="auto", sync=True, nenvs=None):
+        blas_threads="auto", sync=True, nenvs=None, network="cnn"):
     cfg = dict(SETUPS[name])
     if nenvs is not None:
         cfg["nenvs"] = nenvs
+    net = network_of(name, network)
     rng = np.random.default_rng(0)
     kfac = dict(stats_subsample=stats_subsample)
     kinds = {
-        "a2c": A2CModel(cfg["policy"](), cfg["nenvs"], 10 ** 9, nsteps=cfg["nsteps"]),
-        "acktr_sync": Model(cfg["policy"](), cfg["nenvs"], 10 ** 9, nsteps=cfg["nsteps"],
+        "a2c": A2CModel(cfg["policy"](net), cfg["nenvs"], 10 ** 9, nsteps=cfg["nsteps"]),
+        "acktr_sync": Model(cfg["policy"](net), cfg["nenvs"], 10 ** 9, nsteps=cfg["nsteps"],
                             is_async=False, kfac_options=kfac),
-        "acktr_async": Model(cfg["policy"](), cfg["nenvs"], 10 ** 9, nsteps=cfg["nsteps"],
+        "acktr_async": Model(cfg["policy"](net), cfg["nenvs"], 10 ** 9, nsteps=cfg["nsteps"],
                              is_async=True, eigen_nice=eigen_nice, kfac_options=kfac,
                              eigen_blas_threads=blas_threads),
     }
@@ -109,14 +126,15 @@ def run(name, rounds, warmup, block, async_block, eigen_nice=0, stats_subsample=
                     if kind == "acktr_async" and i > 0:
                         fresh += int(factor_step.numpy()) - before
         med = {k: statistics.median(v) for k, v in times.items()}
-        print(f"{name:6s} batch {nbatch} ({cfg['nenvs']} envs x {cfg['nsteps']} steps)")
+        print(f"{name:6s} batch {nbatch} ({cfg['nenvs']} envs x {cfg['nsteps']} steps) "
+              f"network={net}")
         for k, v in times.items():
             print(f"{name:6s} {k:12s} median {med[k] * 1e3:9.1f} ms   "
-                  f"(min {min(v) * 1e3:.1f}, max {max(v) * 1e3:.1f}, n={len(v)})")
+                  f"(min {min(v) * 1e3:.1f}, max {max(v) * 1e3:.1f}, n={len(v)}) network={net}")
         steps = rounds * (async_block - 1)
         print(f"{name:6s} async: {fresh} decompositions delivered within {steps} timed updates "
               f"(each block's first update excluded)"
-              + (f": one per {steps / fresh:.1f} updates" if fresh else ""))
+              + (f": one per {steps / fresh:.1f} updates" if fresh else "") + f" network={net}")
         return med
     finally:
         for model in kinds.values():
@@ -124,7 +142,8 @@ def run(name, rounds, warmup, block, async_block, eigen_nice=0, stats_subsample=
 
 
 def plot(rows, path):
-    """Per-update cost (ms, median) against the batch size, one line per kind."""
+    """Per-update cost (ms, median) against the batch size, one line per kind (and
+    network, when rows hold more than one)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -133,13 +152,18 @@ def plot(rows, path):
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     labels = {"a2c": "A2C", "acktr_sync": "ACKTR, synchronous eigens",
               "acktr_async": "ACKTR, async eigen thread"}
-    for kind, label in labels.items():
-        pts = [(r["batch"], r[kind] * 1e3) for r in rows if kind in r]
-        if pts:
-            ax.plot(*zip(*pts), marker="o", label=label)
+    networks = list(dict.fromkeys(r["network"] for r in rows))
+    for network in networks:
+        for kind, label in labels.items():
+            pts = [(r["batch"], r[kind] * 1e3) for r in rows
+                   if kind in r and r["network"] == network]
+            if pts:
+                ax.plot(*zip(*pts), marker="o",
+                        label=label if len(networks) == 1 else f"{label} ({network})")
+    batches = sorted({r["batch"] for r in rows})
     ax.set_xscale("log", base=2)
-    ax.set_xticks([r["batch"] for r in rows], [str(r["batch"]) for r in rows])
-    ax.set_xlabel("batch size (num_env x 20 steps), nature CNN")
+    ax.set_xticks(batches, [str(b) for b in batches])
+    ax.set_xlabel(f"batch size (num_env x 20 steps), {', '.join(networks)}")
     ax.set_ylabel("ms per update (median)")
     ax.set_title("benchmarks/update_cost.py")
     ax.grid(alpha=0.3)
@@ -170,37 +194,54 @@ def main():
     ap.add_argument("--num_env", type=int, nargs="+",
                     help="Atari batch sizes to scan (num_env x 20 steps each), e.g. 16 32 64 128")
     ap.add_argument("--plot", help="with --num_env: a PNG of ms per update against batch size")
+    ap.add_argument("--network", nargs="+", choices=CNN_NETWORKS, default=["cnn"],
+                    help="Atari network(s), measured one after the other: cnn (master's "
+                         "nature CNN, default) and/or cnn_paper (the ACKTR paper's CNN, "
+                         "baselines 3f676f7)")
     args = ap.parse_args()
+    args.network = list(dict.fromkeys(args.network))  # each network once
     blas = {"auto": "auto", "none": None}.get(args.eigen_blas_threads)
     if blas is None and args.eigen_blas_threads != "none":
         blas = int(args.eigen_blas_threads)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"TensorFlow {tf.__version__}, numpy {np.__version__}, eigen thread nice "
           f"{args.eigen_nice}, its BLAS threads {args.eigen_blas_threads}, "
-          f"stats_subsample {args.stats_subsample}")
+          f"stats_subsample {args.stats_subsample}, atari network "
+          f"{' '.join(args.network)}")
     print(device_line(), flush=True)
     if args.num_env:
         rows = []
-        for n in args.num_env:
-            med = run("atari", args.rounds, args.warmup, args.block, args.async_block,
-                      args.eigen_nice, args.stats_subsample, blas, sync=not args.no_sync, nenvs=n)
-            rows.append(dict(med, num_env=n, batch=n * SETUPS["atari"]["nsteps"]))
+        for network in args.network:
+            for n in args.num_env:
+                med = run("atari", args.rounds, args.warmup, args.block, args.async_block,
+                          args.eigen_nice, args.stats_subsample, blas, sync=not args.no_sync,
+                          nenvs=n, network=network)
+                rows.append(dict(med, num_env=n, batch=n * SETUPS["atari"]["nsteps"],
+                                 network=network))
         for r in rows:
             print(f"update_cost num_env={r['num_env']} batch={r['batch']} "
                   + " ".join(f"{k}_ms={r[k] * 1e3:.1f}" for k in
-                             ("a2c", "acktr_sync", "acktr_async") if k in r), flush=True)
+                             ("a2c", "acktr_sync", "acktr_async") if k in r)
+                  + f" network={r['network']}", flush=True)
         if args.plot:
             plot(rows, args.plot)
         return
-    ratios = {}
+    ratios = {}  # (setup, network measured) -> acktr_async / a2c
     for name in ([args.only] if args.only else ["atari", "mujoco"]):
-        med = run(name, args.rounds, args.warmup, args.block, args.async_block, args.eigen_nice,
-                  args.stats_subsample, blas, sync=not args.no_sync)
-        ratios[name] = med["acktr_async"] / med["a2c"]
-        sync_ratio = (f"acktr_sync/a2c {med['acktr_sync'] / med['a2c']:.2f}  "
-                      if "acktr_sync" in med else "")
-        print(f"{name:6s} ratios: {sync_ratio}acktr_async/a2c {ratios[name]:.2f}")
-    print("ratio acktr_async/a2c " + " ".join(f"{k}={v:.2f}" for k, v in ratios.items()))
+        for net in dict.fromkeys(network_of(name, n) for n in args.network):
+            med = run(name, args.rounds, args.warmup, args.block, args.async_block,
+                      args.eigen_nice, args.stats_subsample, blas, sync=not args.no_sync,
+                      network=net)
+            ratios[name, net] = med["acktr_async"] / med["a2c"]
+            sync_ratio = (f"acktr_sync/a2c {med['acktr_sync'] / med['a2c']:.2f}  "
+                          if "acktr_sync" in med else "")
+            print(f"{name:6s} ratios: {sync_ratio}acktr_async/a2c {ratios[name, net]:.2f} "
+                  f"network={net}")
+    # one line per Atari network (the MuJoCo MLP's ratio repeated on each)
+    for network in (args.network if args.only != "mujoco" else ["mlp"]):
+        parts = [f"{name}={r:.2f}" for (name, net), r in ratios.items()
+                 if name == "mujoco" or net == network]
+        print("ratio acktr_async/a2c " + " ".join(parts) + f" network={network}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
 """The paper's continuous-control ACKTR (baselines branch ``old_acktr_cont``):
 GAE, ZFilter, step-size rule, K-FAC settings and short runs on InvertedPendulum-v5."""
 import csv
-import threading
 
 import gymnasium as gym
 import numpy as np
@@ -12,14 +11,11 @@ from baselines_acktr.acktr_cont import (ContLearner, adjust_stepsize, discount, 
                                         path_advantages, rollout, standardize)
 from baselines_acktr.common.filters import ZFilter
 from baselines_acktr.common.logger import Logger
+from helpers import eigen_threads
 
 ENV = "InvertedPendulum-v5"  # ob_dim 4, ac_dim 1
 BRANCH_KEYS = ["EVBefore", "EVAfter", "EpRewMean", "EpRewSEM", "EpLenMean", "KL"]
 COMMON_KEYS = ["total_timesteps", "eprewmean", "eplenmean", "fps"]
-
-
-def eigen_threads():
-    return [t for t in threading.enumerate() if t.name == "kfac-eigen" and t.is_alive()]
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +211,7 @@ def test_rollout_scales_actions_stacks_observations_and_filters_every_ob(sync_le
 # --------------------------------------------------------------------------- #
 # learn_cont
 # --------------------------------------------------------------------------- #
+@pytest.mark.slow
 def test_short_learn_cont_run(tmp_path):
     """Two async iterations on InvertedPendulum: logs, monitor file, callback,
     checkpoint round trip, and no eigen thread left behind."""
@@ -280,6 +277,7 @@ def test_callback_returning_false_stops_after_the_row(tmp_path, sync_learner):
     assert sync_learner.iterations_done == 1
 
 
+@pytest.mark.slow
 def test_learns_inverted_pendulum():
     """20 iterations of 1000 steps (a smaller batch than the branch's 2500, to fit
     the test budget), synchronous eigens (deterministic).  EpRewMean of the first

@@ -83,6 +83,7 @@ def test_frame_cap_truncates_the_game():
         make_ale_vector_env("PongNoFrameskip-v4", 1, 0, frame_cap="forever")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("env_id,n_games", [("PongNoFrameskip-v4", 16),
                                             ("BreakoutNoFrameskip-v4", 32)])
 def test_random_play_agrees_with_the_default_backend(env_id, n_games):
@@ -99,6 +100,7 @@ def test_random_play_agrees_with_the_default_backend(env_id, n_games):
         assert abs(t) < 3, (name, t)
 
 
+@pytest.mark.slow
 def test_run_atari_trains_on_ale_vector_and_records_the_backend(tmp_path):
     log = tmp_path / "run"
     proc = subprocess.run(

@@ -1,5 +1,4 @@
 """The background eigen-decomposition thread (is_async=True)."""
-import threading
 import time
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from baselines_acktr.kfac import eigen_worker
 from baselines_acktr.acktr import Model
 from baselines_acktr.kfac.eigen_worker import EigenThreadError
 from baselines_acktr.common.policies import Policy
+from helpers import eigen_threads
 
 PARITY_DIR = Path(__file__).resolve().parent / "data" / "parity"
 
@@ -22,10 +22,6 @@ def no_leaked_threads():
     for t in leaked:
         t.join(10)
     assert not leaked, "an eigen thread outlived its test"
-
-
-def eigen_threads():
-    return [t for t in threading.enumerate() if t.name == "kfac-eigen" and t.is_alive()]
 
 
 def small_model(is_async=True, nbatch=16, **kw):
@@ -46,7 +42,8 @@ def train(model, n, lr=0.1, seed=0):
         model.train_on_batch(obs, act, adv, ret, lr, noise=noise)
 
 
-@pytest.mark.parametrize("name", ["mlp_cat", "cnn_t2", "mlp_fullinit", "nature_cnn"])
+@pytest.mark.parametrize("name", ["mlp_cat"] + [pytest.param(n, marks=pytest.mark.slow)
+                                               for n in ("cnn_t2", "mlp_fullinit", "nature_cnn")])
 def test_deterministic_async_equals_synchronous_path(name):
     # default "auto" backend: small factors in one tf.function call, nature_cnn's 3136²
     # fc1 factor through numpy LAPACK
@@ -56,6 +53,7 @@ def test_deterministic_async_equals_synchronous_path(name):
     assert not eigen_threads()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["auto", "numpy"])
 def test_stress_hundreds_of_steps_then_clean_shutdown(backend):
     model = small_model(eigen_backend=backend)

@@ -205,6 +205,7 @@ def test_conv_factor_by_rows_equals_patch_products(shape, kh, kw, stride, homog)
     np.testing.assert_allclose(gram.numpy(), want, rtol=0, atol=2e-6 * np.abs(want).max())
 
 
+@pytest.mark.slow
 def test_conv_stats_option_gives_the_same_factors():
     obs = np.random.default_rng(2).integers(0, 256, (8, 84, 84, 4), dtype=np.uint8)
     act = np.zeros(8, np.int32)
@@ -221,7 +222,8 @@ def test_conv_stats_option_gives_the_same_factors():
         KfacOptimizer(conv_stats="fast")
 
 
-@pytest.mark.parametrize("network,obs_shape", [("cnn", (84, 84, 4)), ("mlp", (5,))])
+@pytest.mark.parametrize("network,obs_shape", [pytest.param("cnn", (84, 84, 4), marks=pytest.mark.slow),
+                                              ("mlp", (5,))])
 def test_stats_subsample_uses_every_kth_sample(network, obs_shape):
     """On a batch where every sample appears k times in a row, the statistics of
     every k-th sample are those of the whole batch (the scaling of δ by the full

@@ -1,7 +1,6 @@
 """Runner, Model.train, A2C's update and a short learn() on CartPole."""
 import csv
 import io
-import threading
 
 import gymnasium as gym
 import numpy as np
@@ -15,6 +14,7 @@ from baselines_acktr.envs import Monitor, make_vec_env, vector_env
 from baselines_acktr.common.logger import Logger
 from baselines_acktr.common.policies import Policy
 from baselines_acktr.common.runner import Runner
+from helpers import eigen_threads
 
 
 class CountdownEnv(gym.Env):
@@ -98,6 +98,7 @@ def test_a2c_update_is_tf1_rmsprop_on_clipped_gradient():
         np.testing.assert_allclose(p.numpy(), b - 7e-4 * g / np.sqrt(ms + 1e-5), rtol=1e-5, atol=1e-8)
 
 
+@pytest.mark.slow
 def test_learn_acktr_cartpole_reward_rises_and_threads_stop(tmp_path):
     """Random play scores about 22; over three seeds this reached 114-136 at 56k steps
     (eprewmean over the last 100 episodes, 8 envs x 20 steps, baselines' defaults)."""
@@ -107,7 +108,7 @@ def test_learn_acktr_cartpole_reward_rises_and_threads_stop(tmp_path):
               logger=Logger(str(tmp_path), stream=io.StringIO()))
     finally:
         env.close()
-    assert not [t for t in threading.enumerate() if t.name == "kfac-eigen" and t.is_alive()]
+    assert not eigen_threads()
     rows = list(csv.DictReader(open(tmp_path / "progress.csv")))
     assert set(rows[0]) == {"nupdates", "total_timesteps", "fps", "policy_entropy", "policy_loss",
                             "value_loss", "explained_variance", "eprewmean", "eplenmean"}

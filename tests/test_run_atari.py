@@ -13,15 +13,13 @@ import pytest
 from baselines_acktr import cli, compare
 from baselines_acktr.acktr import Model
 from baselines_acktr.cli import build_model
+from baselines_acktr.common.configs import AcktrConfig
 from baselines_acktr.envs import make_vec_env
 from baselines_acktr.common.policies import Policy
+from helpers import rows
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import run_atari  # noqa: E402
-
-
-def rows(path):
-    return list(csv.DictReader(open(path)))
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +32,7 @@ def pong_run(tmp_path_factory):
     return log
 
 
+@pytest.mark.slow
 def test_training_leaves_logs_monitor_tensorboard_and_checkpoints(pong_run):
     progress = rows(pong_run / "progress.csv")
     assert [int(r["nupdates"]) for r in progress] == [1, 50, 100, 150, 200, 250]
@@ -57,6 +56,7 @@ def test_training_leaves_logs_monitor_tensorboard_and_checkpoints(pong_run):
     assert {"eprewmean", "fps", "policy_entropy"} <= tags
 
 
+@pytest.mark.slow
 def test_resume_continues_the_timestep_count(pong_run):
     status = run_atari.main(["--num_timesteps", "24000", "--num_env", "4", "--log_path",
                              str(pong_run), "--log_interval", "50",
@@ -71,6 +71,7 @@ def test_resume_continues_the_timestep_count(pong_run):
     assert (pong_run / "checkpoints" / "latest").read_text().strip() == "checkpoint00300"
 
 
+@pytest.mark.slow
 def test_play_writes_a_gif_and_prints_returns(pong_run, capsys):
     gif = pong_run / "play.gif"
     assert run_atari.main(["--play", "--load_path", str(pong_run / "checkpoints"),
@@ -84,7 +85,7 @@ def test_play_writes_a_gif_and_prints_returns(pong_run, capsys):
     (["--env", "CartPole-v1"], "NoFrameskip"),
     (["--env", "NoSuchGameNoFrameskip-v4"], "unknown environment id"),
     (["--num_timesteps", "0"], "positive integer"),
-    (["--num_env", "-2"], "positive integer"),
+    (["--num_env", "-2"], "num_env must be > 0"),
     (["--save_interval", "1.5"], "positive integer"),
     (["--load_path", "/nonexistent/ckpt"], "no checkpoint"),
     (["--play"], "--play needs --load_path"),
@@ -99,6 +100,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, argv,
     assert not log.exists()
 
 
+@pytest.mark.slow
 def test_mismatched_checkpoint_is_refused(pong_run, tmp_path, capsys):
     for argv, word in ((["--alg", "a2c"], "alg"), (["--num_env", "8"], "num_env")):
         with pytest.raises(SystemExit) as exc:
@@ -111,15 +113,18 @@ def test_mismatched_checkpoint_is_refused(pong_run, tmp_path, capsys):
 
 # --- the shared plumbing on a fast CartPole setup -------------------------------------------
 
+CARTPOLE = AcktrConfig(network="mlp", num_env=4)
+
+
 def cartpole_train(tmp_path, argv, monkey=None):
     args = cli.base_parser("t", "", "CartPole-v1", 4000).parse_args(
         ["--log_path", str(tmp_path / "run"), "--log_interval", "10"] + argv)
     args.alg = "acktr"
-    config = dict(env="CartPole-v1", alg="acktr", network="mlp", seed=0, num_env=4, nsteps=20)
+    config = dict(env="CartPole-v1", alg="acktr", seed=0, **CARTPOLE.to_dict())
 
     def build():
-        model = build_model("acktr", Policy([4], ("discrete", 2), network="mlp"), 4,
-                            args.num_timesteps, 20, 0.01, 0.5, 0.25, 0.5, "linear", 0)
+        model = build_model(Policy([4], ("discrete", 2), network="mlp"), CARTPOLE,
+                            args.num_timesteps, 0)
         if monkey is not None:
             monkey(model)
         return model
@@ -143,9 +148,8 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, capsys):
     assert "non-finite loss at update 13" in err and "checkpoint00010" in err
     ckpts = tmp_path / "run" / "checkpoints"
     assert (ckpts / "latest").read_text().strip() == "checkpoint00010"
-    restored = build_model("acktr", Policy([4], ("discrete", 2), network="mlp"), 4, 4000, 20,
-                           0.01, 0.5, 0.25, 0.5, "linear", 0)
-    restored.load(str(ckpts / "checkpoint00010" / "ckpt"))
+    restored = build_model(Policy([4], ("discrete", 2), network="mlp"), CARTPOLE, 4000, 0)
+    restored.load(str(ckpts / "checkpoint00010"))
     assert restored.updates_done == 10
     assert all(np.all(np.isfinite(p.numpy())) for p in restored.params)
 
@@ -192,6 +196,7 @@ def test_non_finite_kfac_statistics_stop_the_run_naming_the_last_good_checkpoint
     assert json.loads((tmp_path / "run" / "status.json").read_text())["state"] == "failed"
 
 
+@pytest.mark.slow
 def test_eval_plays_whole_games_and_compare_reads_eval_csv(pong_run, tmp_path, capsys):
     log = tmp_path / "eval"
     assert run_atari.main(["--eval", "2", "--load_path", str(pong_run / "checkpoints"),
@@ -214,8 +219,7 @@ def test_eval_plays_whole_games_and_compare_reads_eval_csv(pong_run, tmp_path, c
 
 
 def test_predict_samples_or_takes_the_mode():
-    model = build_model("acktr", Policy([4], ("discrete", 3), network="mlp"), 4, 4000, 20,
-                        0.01, 0.5, 0.25, 0.5, "linear", 0)
+    model = build_model(Policy([4], ("discrete", 3), network="mlp"), CARTPOLE, 4000, 0)
     model.policy.pi.w.assign(np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32) * 3)
     obs = np.random.default_rng(1).normal(size=(64, 4)).astype(np.float32)
     pd, _ = model.policy(obs)

@@ -111,6 +111,7 @@ def hopper_run(tmp_path_factory):
     return log
 
 
+@pytest.mark.slow
 def test_master_variant_run_logs_and_checkpoints(hopper_run):
     rows = list(csv.DictReader(open(hopper_run / "progress.csv")))
     assert [int(r["total_timesteps"]) for r in rows] == [2500, 5000]
@@ -120,6 +121,7 @@ def test_master_variant_run_logs_and_checkpoints(hopper_run):
     assert (hopper_run / "checkpoints" / "latest").read_text().strip() == "checkpoint00002"
 
 
+@pytest.mark.slow
 def test_master_variant_resume_restores_normalisation(hopper_run):
     from baselines_acktr.common.checkpoints import Checkpointer
 
@@ -133,6 +135,7 @@ def test_master_variant_resume_restores_normalisation(hopper_run):
     assert [int(r["total_timesteps"]) for r in rows] == [2500, 5000, 7500]
 
 
+@pytest.mark.slow
 def test_master_variant_eval(hopper_run, tmp_path, capsys):
     assert run_mujoco.main(["--eval", "2", "--deterministic", "--load_path",
                             str(hopper_run / "checkpoints"), "--log_path", str(tmp_path)]) == 0
@@ -141,6 +144,7 @@ def test_master_variant_eval(hopper_run, tmp_path, capsys):
     assert len(games) == 2 and all(g["deterministic"] == "1" and int(g["l"]) > 0 for g in games)
 
 
+@pytest.mark.slow
 def test_master_variant_play(hopper_run, capsys):
     gif = hopper_run / "play.gif"
     assert run_mujoco.main(["--play", "--load_path", str(hopper_run / "checkpoints"),
@@ -165,6 +169,7 @@ def test_bad_input(tmp_path, capsys, argv, message):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_paper_variant_run_resume_play_and_mismatch(tmp_path, hopper_run, capsys):
     log = tmp_path / "paper"
     assert run_mujoco.main(["--variant", "paper", "--num_timesteps", "5000",

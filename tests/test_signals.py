@@ -1,6 +1,5 @@
 """Ctrl-C and SIGTERM as a terminal or a cluster sends them: to the whole process group of
 a real run_atari.py / run_mujoco.py process, SIGINT at its default disposition."""
-import csv
 import random
 import json
 import os
@@ -11,6 +10,10 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from helpers import processes, rows, wait_for
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -19,15 +22,6 @@ def start(script, log, *args):
         [sys.executable, str(ROOT / script), "--log_path", str(log), *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-
-
-def wait_for(predicate, timeout=240, poll=0.05):
-    end = time.time() + timeout
-    while time.time() < end:
-        if predicate():
-            return
-        time.sleep(poll)
-    raise TimeoutError("condition not met")
 
 
 def stream_lines(stream):
@@ -52,31 +46,20 @@ def finish(proc, timeout=240):
     return proc.returncode, out, err
 
 
-def _processes():
-    """``(pid, state, ppid, pgid, cmdline)`` of every process."""
-    for p in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            cmd = Path(f"/proc/{p}/cmdline").read_bytes()
-        except OSError:
-            continue
-        yield int(p), stat[0], int(stat[1]), int(stat[2]), cmd
-
-
 def alive_in_group(pgid):
     """Live processes (zombies aside) still in the run's process group."""
-    return [p for p, state, _, g, _ in _processes() if g == pgid and state != "Z"]
+    return [p for p, state, _, g, _ in processes() if g == pgid and state != "Z"]
 
 
 def workers_of(pid):
     """The env worker processes (multiprocessing spawn children) of ``pid``, alive."""
-    return [p for p, state, ppid, _, cmd in _processes()
+    return [p for p, state, ppid, _, cmd in processes()
             if ppid == pid and state != "Z" and b"--multiprocessing-fork" in cmd]
 
 
 def gone(pids):
     """None of ``pids`` is alive (zombies aside)."""
-    return not [p for p, st, *_ in _processes() if p in pids and st != "Z"]
+    return not [p for p, st, *_ in processes() if p in pids and st != "Z"]
 
 
 def latest_update(log):
@@ -84,15 +67,11 @@ def latest_update(log):
     return int(path.read_text().strip()[-5:]) if path.exists() else -1
 
 
-def rows(path):
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
 ATARI = ["--num_env", "4", "--save_interval", "1", "--log_interval", "1"]
 TO_THE_END = ["--save_interval", "25"]  # a last resume: the ~85 MB checkpoint less often
 
 
+@pytest.mark.slow
 def test_atari_ctrl_c_and_sigterm_to_the_group_at_several_moments_then_resume(tmp_path):
     log = tmp_path / "run"
     # 1. Ctrl-C while the env workers start (all spawned, their games still loading):
@@ -166,6 +145,7 @@ def test_atari_ctrl_c_and_sigterm_to_the_group_at_several_moments_then_resume(tm
     assert json.loads((log / "status.json").read_text())["state"] == "finished"
 
 
+@pytest.mark.slow
 def test_mujoco_ctrl_c_to_the_group_then_resume(tmp_path):
     log = tmp_path / "hopper"
     args = ["--variant", "paper", "--num_timesteps", "12000", "--save_interval", "1"]
@@ -183,6 +163,7 @@ def test_mujoco_ctrl_c_to_the_group_then_resume(tmp_path):
         "total_timesteps"]) > 12000
 
 
+@pytest.mark.slow
 def test_kill_9_at_any_moment_leaves_latest_readable(tmp_path):
     """SIGKILL (no handler runs) while the learner trains and writes a checkpoint of the
     nature CNN's K-FAC state every update (~85 MB: most of each cycle is the write)."""

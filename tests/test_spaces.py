@@ -69,6 +69,7 @@ def multidiscrete_obs_multibinary_actions():
                     lambda s: s)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make, chance, best", [
     (discrete_obs_multidiscrete_actions, HORIZON * (1 / 4 + 1 / 3), HORIZON * 2),
     (multidiscrete_obs_multibinary_actions, HORIZON * 1.5, HORIZON * 3),

@@ -1,17 +1,15 @@
 """python -m baselines_acktr.sweep on a real local Ray: trials are real run_mujoco.py
 processes, killed and interrupted for real."""
-import csv
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from baselines_acktr import compare
+from helpers import processes, rows, wait_for
 
 SMALL = ["--variant", "paper", "--num_timesteps", "3000"]  # two iterations of > 2500 steps
 
@@ -26,38 +24,21 @@ def run_sweep(storage, name, *args, timeout=600):
                           timeout=timeout)
 
 
-def rows(path):
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
 def launches(run_dir):
     return [line for line in (run_dir / "trial.log").read_text().splitlines()
             if line.startswith("# ")]
 
 
-def wait_for(predicate, timeout=300):
-    end = time.time() + timeout
-    while time.time() < end:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    raise TimeoutError("condition not met")
-
-
 def run_pid(run_dir):
     """PID of the run_mujoco process training into ``run_dir``."""
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"baselines_acktr.run_mujoco" in cmd and str(run_dir).encode() in cmd:
-                return int(pid)
+    for pid, _, _, _, cmdline in processes():
+        cmd = cmdline.split(b"\0")
+        if b"baselines_acktr.run_mujoco" in cmd and str(run_dir).encode() in cmd:
+            return pid
     return None
 
 
+@pytest.mark.slow
 def test_two_envs_two_seeds_then_a_pooled_comparison(tmp_path):
     out = run_sweep(tmp_path, "s", "--envs", "InvertedPendulum-v5", "InvertedDoublePendulum-v5",
                     "--seeds", "0", "1", "--cpus_per_trial", "1", *SMALL)
@@ -86,6 +67,7 @@ def latest(run_dir):
     return path.read_text().strip() if path.exists() else None
 
 
+@pytest.mark.slow
 def test_interrupted_sweep_resumes_skips_finished_and_a_killed_trial_restarts(tmp_path):
     storage, name = tmp_path, "f"
     run0 = tmp_path / name / "runs" / "InvertedPendulum-v5-acktr-paper-seed0"
@@ -99,7 +81,7 @@ def test_interrupted_sweep_resumes_skips_finished_and_a_killed_trial_restarts(tm
                             stderr=subprocess.STDOUT, text=True, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        wait_for(lambda: latest(run1) is not None)
+        wait_for(lambda: latest(run1) is not None, timeout=300, poll=0.5)
         os.killpg(proc.pid, signal.SIGINT)
         output, _ = proc.communicate(timeout=300)
     finally:
@@ -116,9 +98,9 @@ def test_interrupted_sweep_resumes_skips_finished_and_a_killed_trial_restarts(tm
     resumed = subprocess.Popen(sweep_cmd(storage, name, "--resume", *args),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_for(lambda: len(launches(run1)) == 2 and run_pid(run1) is not None)
+        wait_for(lambda: len(launches(run1)) == 2 and run_pid(run1) is not None, timeout=300, poll=0.5)
         before = latest(run1)
-        wait_for(lambda: latest(run1) != before)
+        wait_for(lambda: latest(run1) != before, timeout=300, poll=0.5)
         os.kill(run_pid(run1), signal.SIGKILL)
         output, _ = resumed.communicate(timeout=300)
     finally:
@@ -139,7 +121,8 @@ def test_interrupted_sweep_resumes_skips_finished_and_a_killed_trial_restarts(tm
     (["--envs", "NoSuchEnv-v0", "--seeds", "0"], "unknown environment id"),
     (["--envs", "Hopper-v5", "--seeds"], "expected at least one argument"),
     (["--envs", "PongNoFrameskip-v4", "--seeds", "0", "--variant", "paper"], "--variant"),
-    (["--envs", "Hopper-v5", "--seeds", "0", "--address", "127.0.0.1:9"], "cannot reach Ray"),
+    pytest.param(["--envs", "Hopper-v5", "--seeds", "0", "--address", "127.0.0.1:9"], "cannot reach Ray",
+                 marks=pytest.mark.slow),  # imports Ray and tries to connect
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, argv, message):
     out = run_sweep(tmp_path, "b", *argv, "--num_timesteps", "3000", timeout=120)

@@ -19,7 +19,7 @@ from ..common.train_loop import reached
 from ..kfac.optimizer import KfacOptimizer
 from .policies import GaussianMlpPolicy
 from .rollouts import path_advantages, rollout, standardize
-from .value_functions import NeuralNetValueFunction, pathlength
+from .value_functions import FIT_ITERS, NeuralNetValueFunction, pathlength
 
 INITIAL_STEPSIZE = 0.03  # the branch's stepsize variable
 MIN_STEPSIZE = 1e-8
@@ -108,14 +108,17 @@ class ContLearner(tf.Module):
     ``wait_first_eigen``, ``eigen_backend``, ``eigen_nice``: the threads' options
     (:class:`~baselines_acktr.kfac.KfacConfig`).  ``policy_kfac_options`` /
     ``vf_kfac_options`` override the branch's K-FAC settings.  ``gamma``, ``lam``,
-    ``timesteps_per_batch``, ``desired_kl``: the branch's ``learn`` arguments.
+    ``timesteps_per_batch``, ``desired_kl``: the branch's ``learn`` arguments;
+    ``stepsize`` the step size's start and ``vf_fit_iters`` the value steps per
+    iteration (the branch's constants; :class:`~baselines_acktr.common.configs.ContConfig`).
     """
 
     def __init__(self, ob_dim: int, ac_dim: int, seed: int = 0, is_async: bool = True,
                  wait_first_eigen: bool = True, eigen_backend: str = "auto", eigen_nice: int = 0,
                  policy_kfac_options: dict | None = None, vf_kfac_options: dict | None = None,
                  gamma: float = 0.99, lam: float = 0.97, timesteps_per_batch: int = 2500,
-                 desired_kl: float = 0.002):
+                 desired_kl: float = 0.002, stepsize: float = INITIAL_STEPSIZE,
+                 vf_fit_iters: int = FIT_ITERS):
         super().__init__(name="acktr_cont")
         if timesteps_per_batch <= 0:
             raise ValueError(f"timesteps_per_batch must be > 0, got {timesteps_per_batch}")
@@ -127,12 +130,13 @@ class ContLearner(tf.Module):
         self.vf = NeuralNetValueFunction(ob_dim, ac_dim, rng, seed=seed, is_async=is_async,
                                          wait_first_eigen=wait_first_eigen,
                                          eigen_backend=eigen_backend, eigen_nice=eigen_nice,
-                                         kfac_options=vf_kfac_options, noise_rng=noise_rng)
+                                         kfac_options=vf_kfac_options, noise_rng=noise_rng,
+                                         fit_iters=vf_fit_iters)
         self.policy = GaussianMlpPolicy(ob_dim, ac_dim, rng, sample_rng)
         self.obfilter = ZFilter((self.ob_dim,))
-        self.stepsize = tf.Variable(np.float32(INITIAL_STEPSIZE), trainable=False, name="stepsize")
+        self.stepsize = tf.Variable(np.float32(stepsize), trainable=False, name="stepsize")
         self.progress = tf.Variable([0, 0], dtype=tf.int64, trainable=False, name="progress")
-        opts = dict(POLICY_KFAC_OPTIONS, learning_rate=INITIAL_STEPSIZE, is_async=is_async,
+        opts = dict(POLICY_KFAC_OPTIONS, learning_rate=stepsize, is_async=is_async,
                     weight_decay_dict=self.policy.wd_dict, wait_first_eigen=wait_first_eigen,
                     eigen_backend=eigen_backend, eigen_nice=int(eigen_nice))
         opts.update(policy_kfac_options or {})

@@ -56,9 +56,10 @@ class NeuralNetValueFunction(tf.Module):
 
     def __init__(self, ob_dim, ac_dim, rng, seed=0, is_async=True, wait_first_eigen=True,
                  eigen_backend="auto", eigen_nice=0, kfac_options=None, noise_rng=None,
-                 name="vf"):
+                 name="vf", fit_iters=FIT_ITERS):
         super().__init__(name=name)
         self.ob_dim, self.ac_dim = int(ob_dim), int(ac_dim)
+        self.fit_iters = int(fit_iters)
         self.nin = 2 * self.ob_dim + 2 * self.ac_dim + 2
         self.wd_dict = {}
         self.h1 = NormcDense(f"{name}/h1", self.nin, HIDDEN, rng, 1.0, self.wd_dict)
@@ -142,7 +143,7 @@ class NeuralNetValueFunction(tf.Module):
         ev_before = explained_variance(self.predict_features(X), y)
         loss = np.nan
         Xt, yt = _f32(X), _f32(y)
-        for _ in range(FIT_ITERS):
+        for _ in range(self.fit_iters):
             loss = self.update(Xt, yt)
         ev_after = explained_variance(self.predict_features(X), y)
         return {"EVBefore": float(ev_before), "EVAfter": float(ev_after), "vf_loss": loss}

@@ -179,14 +179,22 @@ class ActorCriticModel(tf.Module):
         """After loading a checkpoint: put the scheduler back where it was."""
         self.lr.n = float(self.progress[1].numpy())
 
-    def save(self, path):
-        """Save parameters, optimizer state (K-FAC: statistics, eigens, momenta,
-        counters), the sampling RNG and progress to the checkpoint prefix ``path``.
-        ``checkpoints.Checkpointer`` adds atomic directories and configs on top."""
-        tf.train.Checkpoint(**self.trackables()).write(path)
+    def save(self, save_path):
+        """Write a checkpoint of parameters, optimizer state (K-FAC: statistics, eigens,
+        momenta, counters), the sampling RNG, progress and ``extra_trackables`` into the
+        folder ``save_path``, through :class:`~.checkpoints.Checkpointer` (atomic, with its
+        hooks); returns the checkpoint's directory."""
+        from .checkpoints import Checkpointer
+
+        return Checkpointer(save_path, self.trackables(), {}).save(self.updates_done,
+                                                                   self.timesteps_done)
 
     def load(self, path):
-        tf.train.Checkpoint(**self.trackables()).read(path).assert_existing_objects_matched()
+        """Read a checkpoint directory (or a ``save_path`` with ``latest``) through
+        :class:`~.checkpoints.Checkpointer` and resume the schedule from it."""
+        from .checkpoints import Checkpointer
+
+        Checkpointer(None, self.trackables(), {}).restore(path)
         self.restore_progress()
 
     def close(self):

@@ -20,6 +20,8 @@ import json
 import os
 import shutil
 
+from .run_folder import write_text_atomic
+
 LATEST = "latest"
 PREFIX = "ckpt"
 
@@ -63,7 +65,7 @@ class Checkpointer:
             # point at it (restore() repoints it), so removing it leaves `latest` readable
             shutil.rmtree(final)
         os.replace(tmp, final)
-        _write_atomic(os.path.join(self.save_path, LATEST), name + "\n")
+        write_text_atomic(os.path.join(self.save_path, LATEST), name + "\n")
         self._prune(name)
         return final
 
@@ -91,17 +93,17 @@ class Checkpointer:
         """Load a checkpoint directory (or a save_path with ``latest``); returns its config.
 
         Raises :class:`CheckpointError` when it is missing, or when its config
-        differs from this run's in any of ``check_keys`` or its variables do not
-        fit this model.
+        differs from this run's in any of ``check_keys`` (all of them named in one line)
+        or its variables do not fit this model.
         """
         ckpt_dir = resolve(path)
         with open(os.path.join(ckpt_dir, "config.json")) as fh:
             saved = json.load(fh)
-        for key in check_keys:
-            if key in self.config and key in saved and saved[key] != self.config[key]:
-                raise CheckpointError(
-                    f"checkpoint {ckpt_dir} was made with {key}={saved[key]!r}, "
-                    f"this run has {key}={self.config[key]!r}")
+        differ = [f"{key}={saved[key]!r} (this run: {self.config[key]!r})" for key in check_keys
+                  if key in self.config and key in saved and saved[key] != self.config[key]]
+        if differ:
+            raise CheckpointError(f"checkpoint {ckpt_dir} was made with {', '.join(differ)}; "
+                                  "--allow_config_change resumes anyway where only hyperparameters differ")
         import tensorflow as tf
 
         try:
@@ -116,7 +118,7 @@ class Checkpointer:
                 os.path.abspath(os.path.dirname(ckpt_dir)) == os.path.abspath(self.save_path):
             # this run continues from here: `latest` says so, and newer checkpoints of the
             # abandoned continuation are replaced as the run reaches them
-            _write_atomic(os.path.join(self.save_path, LATEST), os.path.basename(ckpt_dir) + "\n")
+            write_text_atomic(os.path.join(self.save_path, LATEST), os.path.basename(ckpt_dir) + "\n")
         return saved
 
 
@@ -143,11 +145,3 @@ def resolve(path):
             return ckpt_dir
     raise CheckpointError(f"no checkpoint at {path!r} (expected {PREFIX}.index or a '{LATEST}' file)")
 
-
-def _write_atomic(path, text):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

@@ -8,10 +8,13 @@ header when a new key appears, as baselines' CSVOutputFormat does) and, with
 (timesteps) under ``<log_dir>/tb``.
 """
 import csv
+import io
 import math
 import os
 import sys
 import time
+
+from .run_folder import write_text_atomic
 
 
 class Logger:
@@ -97,12 +100,11 @@ def drop_rows_after(csv_path, timesteps):
     kept = [r for r in rows if _float(r.get("total_timesteps")) <= timesteps]
     if len(kept) == len(rows):
         return
-    tmp = f"{csv_path}.tmp-{os.getpid()}"
-    with open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=keys)
-        w.writeheader()
-        w.writerows(kept)
-    os.replace(tmp, csv_path)
+    out = io.StringIO(newline="")
+    w = csv.DictWriter(out, fieldnames=keys)
+    w.writeheader()
+    w.writerows(kept)
+    write_text_atomic(csv_path, out.getvalue())
 
 
 def _float(text):

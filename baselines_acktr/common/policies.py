@@ -6,6 +6,14 @@ head with scale 1.0, ``value_network='shared'|'copy'``) and the
 ``pdfromlatent`` heads of ``common/distributions.py``.  ``learn()`` passes
 ``one_dim_bias=True`` for the cnn in baselines; here conv biases are always
 one-dimensional and added with ``+``.
+
+Networks (:data:`NETWORKS`): ``'cnn'`` is master's ``nature_cnn`` (the default, the
+one the parity vectors were recorded with); ``'cnn_paper'`` is the ``CnnPolicy`` of
+``baselines/acktr/policies.py`` at commit 3f676f7 (the code released with the ACKTR
+paper), which differs in two places only: the third conv has 32 filters instead of
+64 (so fc1 reads 7·7·32 = 1568 features instead of 3136), and its policy head is
+initialised with the fc helper's default scale 1.0 instead of master's 0.01;
+``'mlp'`` is master's ``mlp``.
 """
 from __future__ import annotations
 
@@ -16,6 +24,25 @@ from .distributions import BernoulliPd, CategoricalPd, DiagGaussianPd, MultiCate
 from ..kfac.layers import Conv2D, Dense, LogStd
 
 NATURE_CONVS = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
+"""(filters, kernel, stride) of master's ``common/models.py:nature_cnn``."""
+PAPER_CONVS = ((32, 8, 4), (64, 4, 2), (32, 3, 1))
+"""(filters, kernel, stride) of the ACKTR ``CnnPolicy`` at baselines commit 3f676f7
+(``baselines/acktr/policies.py``): the third conv keeps 32 channels."""
+
+NETWORKS = {
+    # master: common/models.py nature_cnn + common/policies.py PolicyWithValue
+    # (pdfromlatent with init_scale 0.01)
+    "cnn": dict(convs=NATURE_CONVS, fc=512, pi_init_scale=0.01),
+    # 3f676f7: baselines/acktr/policies.py CnnPolicy, whose pi head is acktr.utils.fc
+    # with its default init_scale 1.0
+    "cnn_paper": dict(convs=PAPER_CONVS, fc=512, pi_init_scale=1.0),
+    # master: common/models.py mlp (2x64 tanh by default) + PolicyWithValue
+    "mlp": dict(hidden=(64, 64), pi_init_scale=0.01),
+}
+"""Per network name, the defaults :class:`Policy` fills in for arguments left as None.
+Both CNNs read uint8 HWC images scaled by 1/255, VALID convs with relu, orthogonal
+init (scale √2) and zero biases for convs and fc1, and a value head with scale 1.0."""
+CNN_NETWORKS = tuple(k for k, v in NETWORKS.items() if "convs" in v)
 
 
 def ortho_init(shape, scale, rng):
@@ -125,8 +152,12 @@ def _encoded_width(obs_shape, encoding):
 class Policy(tf.Module):
     """Policy and value function with K-FAC capture.
 
-    ``network``: ``'cnn'`` (nature CNN; ``convs``/``fc`` override its sizes) or
-    ``'mlp'`` (``hidden`` widths, default 2×64 tanh).  ``action``: ``('discrete', n)``,
+    ``network``: ``'cnn'`` (master's nature CNN), ``'cnn_paper'`` (the ACKTR paper's
+    CNN of baselines 3f676f7: third conv 32 filters, policy head init scale 1.0) —
+    ``convs``/``fc`` override either's sizes — or ``'mlp'`` (``hidden`` widths,
+    default 2×64 tanh); see :data:`NETWORKS`.  ``pi_init_scale`` overrides the
+    orthogonal init scale of the policy head (default: the network's, 0.01 except
+    for ``cnn_paper``).  ``action``: ``('discrete', n)``,
     ``('box', nact)``, ``('multidiscrete', (nvec, start))`` or ``('multibinary', n)``
     (baselines' Categorical, DiagGaussian, MultiCategorical and Bernoulli heads).
     ``obs_encoding`` (mlp): None for Box observations, ``('discrete', n)`` or
@@ -139,10 +170,18 @@ class Policy(tf.Module):
     """
 
     def __init__(self, obs_shape: tuple[int, ...], action: tuple, network: str = "cnn",
-                 value_network: str = "shared", hidden: tuple[int, ...] = (64, 64),
-                 convs=NATURE_CONVS, fc: int = 512, biasadd: bool = False, seed: int = 0,
-                 obs_encoding: tuple | None = None):
+                 value_network: str = "shared", hidden: tuple[int, ...] | None = None,
+                 convs=None, fc: int | None = None, biasadd: bool = False, seed: int = 0,
+                 obs_encoding: tuple | None = None, pi_init_scale: float | None = None):
         super().__init__(name="policy")
+        if network not in NETWORKS:
+            raise ValueError(f"unknown network {network!r} (expected one of {sorted(NETWORKS)})")
+        spec = NETWORKS[network]
+        convs = spec.get("convs") if convs is None else convs
+        fc = spec.get("fc") if fc is None else fc
+        hidden = spec.get("hidden") if hidden is None else hidden
+        pi_init_scale = spec["pi_init_scale"] if pi_init_scale is None else float(pi_init_scale)
+        self.network = network
         kind, nact = action
         if kind not in ACTION_KINDS:
             raise ValueError(f"action kind must be one of {ACTION_KINDS}, got {kind!r}")
@@ -152,7 +191,7 @@ class Policy(tf.Module):
         bias_mode = "bias_add" if biasadd else "add"
         self.obs_shape = tuple(int(s) for s in obs_shape)
         self.obs_encoding = obs_encoding
-        self.obs_dtype = tf.uint8 if network == "cnn" else \
+        self.obs_dtype = tf.uint8 if network in CNN_NETWORKS else \
             (tf.float32 if obs_encoding is None else tf.int32)
         self.action_kind = kind
         if kind == "multidiscrete":
@@ -165,18 +204,17 @@ class Policy(tf.Module):
         self.act_dtype = tf.float32 if kind == "box" else tf.int32
 
         def trunk(prefix):
-            if network == "cnn":
+            if network in CNN_NETWORKS:
                 if len(self.obs_shape) != 3:
-                    raise ValueError(f"cnn needs HWC image observations, got shape {self.obs_shape}")
+                    raise ValueError(f"{network} needs HWC image observations, got shape "
+                                     f"{self.obs_shape}")
                 return _ConvTrunk(prefix, self.obs_shape, convs, fc, rng, bias_mode)
-            if network == "mlp":
-                return _MlpTrunk(prefix + "mlp_" if prefix == "" else prefix,
-                                 _encoded_width(self.obs_shape, obs_encoding), hidden, rng,
-                                 bias_mode)
-            raise ValueError(f"unknown network {network!r} (expected 'cnn' or 'mlp')")
+            return _MlpTrunk(prefix + "mlp_" if prefix == "" else prefix,
+                             _encoded_width(self.obs_shape, obs_encoding), hidden, rng,
+                             bias_mode)
 
         self.trunk = trunk("")
-        self.pi = fc_layer("pi", self.trunk.nout, self.nact, rng, init_scale=0.01,
+        self.pi = fc_layer("pi", self.trunk.nout, self.nact, rng, init_scale=pi_init_scale,
                            bias_mode=bias_mode)
         self.vf_trunk = trunk("vf_") if value_network == "copy" else None
         vf_in = self.vf_trunk.nout if self.vf_trunk is not None else self.trunk.nout
@@ -256,8 +294,9 @@ def spaces_of(ob_space, ac_space):
 def build_policy(env, network: str, seed: int = 0, **network_kwargs) -> Policy:
     """Build a :class:`Policy` for a gymnasium vector env's spaces (ports ``build_policy``).
 
+    ``network``: a key of :data:`NETWORKS` (``'cnn'``, ``'cnn_paper'``, ``'mlp'``).
     ``network_kwargs``: ``value_network`` ('shared'|'copy'), for mlp
-    ``num_layers``/``num_hidden`` (baselines' names, default 2×64), for cnn
+    ``num_layers``/``num_hidden`` (baselines' names, default 2×64), for the cnns
     ``convs``/``fc``; ``one_dim_bias`` is accepted and ignored (always on).
     """
     obs_shape, action, encoding = spaces_of(env.single_observation_space, env.single_action_space)

@@ -7,7 +7,6 @@ import numpy as np
 from .checkpoints import Checkpointer
 from .logger import Logger
 from .math_util import explained_variance, safemean
-from .runner import Runner
 
 
 def check_total_timesteps(total_timesteps):
@@ -25,9 +24,11 @@ def seed_everything(seed):
 
 def learn_model(model, env, total_timesteps, seed, log_interval, logger, save_path,
                 save_interval, load_path, callback, config):
-    """The body of ``learn()`` once the model is built: optional resume, the update
-    loop, checkpoints every ``save_interval`` updates (and after update 1) and at the
-    end; the model's background threads are stopped on return or error."""
+    """The body of ``learn()`` once the model is built, through the one driver the run
+    scripts use (:meth:`~.actor_critic.ActorCriticModel.fit`): optional resume (envs then
+    reset with ``seed + updates_done``), checkpoints every ``save_interval`` updates and at
+    the end, ``callback(update, model)`` after each update (False stops); the model's
+    background threads are stopped on return or error."""
     logger = logger or Logger()
     ckpt = None
     if save_path or load_path:
@@ -36,16 +37,16 @@ def learn_model(model, env, total_timesteps, seed, log_interval, logger, save_pa
         ckpt.restore(load_path)
         model.restore_progress()
 
-    def on_update(update, m):
-        if save_path and save_interval and (update % save_interval == 0 or update == 1):
-            ckpt.save(update)
-        return callback(update, m) if callback is not None else None
+    def on_update(update):
+        if save_path and save_interval and update % save_interval == 0:
+            ckpt.save(update, model.timesteps_done)
+        return callback(update, model) if callback is not None else None
 
     try:
-        runner = Runner(env, model, nsteps=model.nsteps, gamma=model.gamma, seed=seed)
-        last = train_loop(model, runner, total_timesteps, log_interval, logger, on_update)
+        last = model.fit(env, total_timesteps, logger, seed=seed, log_interval=log_interval,
+                         on_update=on_update)
         if save_path and last:
-            ckpt.save(last)
+            ckpt.save(last, model.timesteps_done)
     finally:
         model.close()
     return model

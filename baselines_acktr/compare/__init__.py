@@ -3,6 +3,8 @@ published numbers and OpenAI Baselines' benchmark pages.
 
     python -m baselines_acktr.compare RUN_DIR [RUN_DIR ...] [--out DIR] [--env ENV_ID]
     python -m baselines_acktr.compare sweeps/atari            # a sweep folder: all its runs
+    python -m baselines_acktr.compare sweeps/table1_* --table1 \
+        [--reference docs/results/baselines_tf1_pong_seed2]   # + the paper's Table 1, Figure 1
 
 A run directory is what ``run_atari.py`` / ``run_mujoco.py`` (or baselines' own code) write:
 
@@ -65,6 +67,24 @@ Writes to ``--out`` (default ``compare_out/``):
   has several): the mean of the seeds' ``eprewmean`` on a common timestep grid with a min–max
   band, each seed thinly, the references as labelled horizontal lines.
 
+**Table 1 and Figure 1** (``--table1``; a flag, since not every comparison of Atari runs
+wants the per-game figures). For each game of the paper's Table 1 with an ``acktr`` or ``a2c``
+run, per algorithm: the episode ``N`` of each seed (the first whole game ``N``, in the order the
+monitor's games ended, whose games ``N..N+99`` have a mean return ≥ the paper's human level), or
+"not reached in G games" (then ``N ≥ G − 98``, a lower bound); the mean ``N`` over seeds
+(``>=`` when it includes a bound); games, final timesteps and final ``eprewmean`` per seed; the
+backends. The runs of one game and alg are pooled in its row whatever their env backend (the
+row names them: ``gym``, ``ale_vector``, ``gym+ale_vector``); the other outputs keep backends
+apart. Next to it the paper's ``N``, 50M-timestep reward and human level, and the A2C/ACKTR
+ratio of mean ``N`` (``>=``/``<=`` when one side is a bound, ``n/a`` when both are) against
+the paper's. A run whose ``config.json`` names an ``implementation`` (another code base, as
+``docs/results/baselines_tf1_pong_seed2``) and each ``--reference RUN_DIR`` are reference logs:
+listed and drawn, never pooled. Writes ``table1.md``, ``table1.csv`` (a row per game and alg,
+then one per reference log) and ``figure1_<game>.png`` (reward vs timesteps and reward vs
+episodes, the mean of games ``N..N+99`` drawn at ``N``; mean and min–max band over seeds, the
+human level, each algorithm's mean ``N`` when every seed reached it, the paper's ``N``, the
+reference logs), and prints the tables. ``--table1`` with no such run is bad input.
+
 Bad input (no run dir, a dir with neither a ``progress.csv`` nor a run folder below it, no env
 id, an env with no reference numbers, unreadable files) ends with one line
 ``compare: error: ...`` and exit status 2, before anything is written.
@@ -73,11 +93,13 @@ from .command import main, parse
 from .budgets import BUDGETS, at_budget, budget_rows, score_at, write_budgets_csv
 from .discover import expand_run_dirs, find_run_dirs, is_run_dir
 from .errors import CompareError
+from .figure1 import episode_band, plot_figure1, rolling_games
 from .grouping import EnvResult, group_runs, seed_scores_text
 from .plots import curve_filename, mean_curve, plot_env
 from .references import Reference, canonical_name, load_references, references_for
 from .report import markdown, rows_for, write_csv
 from .summary import summary_markdown, summary_rows
+from .table1 import Cell, Game, SeedN, table1_games, table1_markdown, table1_rows, write_table1_csv
 from .runs import Run, load_run, monitor_files, read_config, read_monitor, read_progress
 from .verdicts import fmt_num, fmt_steps, spread, tolerance, verdict, verdict_text
 
@@ -88,5 +110,6 @@ __all__ = [
     "fmt_num", "fmt_steps", "group_runs", "load_references", "load_run", "main", "markdown",
     "mean_curve", "monitor_files", "parse", "plot_env", "read_config", "read_monitor",
     "read_progress", "references_for", "rows_for", "spread", "tolerance", "verdict",
-    "verdict_text", "write_csv",
+    "verdict_text", "write_csv", "Cell", "Game", "SeedN", "episode_band", "plot_figure1",
+    "rolling_games", "table1_games", "table1_markdown", "table1_rows", "write_table1_csv",
 ]

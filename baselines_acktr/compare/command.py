@@ -6,11 +6,14 @@ from ..common.cmd_util import Parser, fail
 from .budgets import write_budgets_csv
 from .discover import expand_run_dirs
 from .errors import CompareError
+from .figure1 import plot_figure1
 from .grouping import group_runs
 from .plots import plot_env
 from .references import load_references
 from .report import markdown, write_csv
 from .runs import load_run
+from .table1 import (is_reference, table1_games, table1_markdown, tables_markdown,
+                     write_table1_csv)
 from .verdicts import fmt_num, fmt_steps
 
 PROG = "compare"
@@ -27,12 +30,27 @@ def parse(argv):
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     p.add_argument("--env", default=None,
                    help="env id for run dirs whose config.json and monitor files do not say")
-    return p.parse_args(argv)
+    p.add_argument("--table1", action="store_true",
+                   help="also the paper's Table 1 and Figure 1 side by side for the acktr and a2c "
+                        "runs of its Atari games: table1.md, table1.csv, figure1_<game>.png "
+                        "(episode N to the human level per seed and over seeds, the paper's N, "
+                        "50M rewards and A2C/ACKTR ratio); the table is printed too. A RUN_DIR "
+                        "whose config.json names an 'implementation' counts as a --reference")
+    p.add_argument("--reference", action="append", default=[], metavar="RUN_DIR",
+                   help="with --table1: another implementation's run (progress.csv, optional "
+                        "monitor files), e.g. docs/results/baselines_tf1_pong_seed2, drawn on "
+                        "its game's Figure 1 and listed, never pooled with this project's "
+                        "seeds; repeatable")
+    args = p.parse_args(argv)
+    if args.reference and not args.table1:
+        p.error("--reference is drawn on the Table 1 figures: add --table1")
+    return args
 
 
 def main(argv=None):
     """Read the runs, check everything, then write ``comparison.md``, ``comparison.csv``,
-    ``budgets.csv`` and the PNGs. Returns 0; bad input exits with status 2 and one line on
+    ``budgets.csv`` and the PNGs (with ``--table1`` also ``table1.md``, ``table1.csv`` and
+    ``figure1_<game>.png``). Returns 0; bad input exits with status 2 and one line on
     stderr."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse(argv)
@@ -41,6 +59,10 @@ def main(argv=None):
         run_dirs, skipped = expand_run_dirs(args.run_dirs)
         runs = [load_run(d, args.env) for d in run_dirs]
         results = group_runs(runs, data)
+        games = None
+        if args.table1:
+            refs = [load_run(d, args.env) for d in args.reference]
+            games = table1_games(runs, data, refs)
     except CompareError as exc:
         fail(PROG, str(exc))
     try:
@@ -61,4 +83,22 @@ def main(argv=None):
               f"± {fmt_num(s['std'])} at {fmt_steps(res.steps[1])} timesteps")
     print(f"wrote {os.path.join(args.out, 'comparison.md')}, comparison.csv, budgets.csv and "
           f"{len(results)} PNG(s)")
+    if games is not None:
+        write_table1(args.out, games, runs, argv)
     return 0
+
+
+def write_table1(out, games, runs, argv):
+    """``--table1``: write ``table1.md``, ``table1.csv`` and the Figure 1 PNGs, print the
+    tables."""
+    write_table1_csv(os.path.join(out, "table1.csv"), games)
+    for game in games:
+        plot_figure1(game, os.path.join(out, game.figure_file))
+    with open(os.path.join(out, "table1.md"), "w") as fh:
+        fh.write(table1_markdown(games, argv))
+    for run in runs:
+        if is_reference(run):
+            print(f"table1: {run.path} is another implementation's run ({run.implementation}): "
+                  "a reference log, not one of this project's seeds")
+    print("\n".join(tables_markdown(games)))
+    print(f"wrote {os.path.join(out, 'table1.md')}, table1.csv and {len(games)} Figure 1 PNG(s)")

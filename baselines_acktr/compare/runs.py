@@ -44,6 +44,7 @@ class Run:
     episode_returns: np.ndarray = None  # in the order the episodes ended
     eval_returns: np.ndarray = None     # eval.csv: whole episodes of --eval, if any
     eval_deterministic: bool = False
+    implementation: object = None       # config.json's: another implementation's run
 
     @property
     def monitor_last100(self):
@@ -201,5 +202,5 @@ def load_run(run_dir, env_fallback=None):
                eval_returns=eval_returns, eval_deterministic=deterministic,
                alg=cfg.get("alg"), variant=experiment_variant(cfg), timesteps=timesteps[order],
                eprewmean=eprewmean[order], final_timesteps=final[0], final_score=final[1],
-               monitor_files=files,
+               monitor_files=files, implementation=cfg.get("implementation"),
                episode_returns=np.asarray([r for _, r in episodes]) if files else None)

@@ -10,7 +10,8 @@
 One trial per (env, seed), each an ordinary run folder
 ``<storage>/<name>/runs/<env>-<alg>-seed<seed>/`` written by ``run_atari.py`` (Atari
 ids) or ``run_mujoco.py`` (other ids); arguments after ``--`` go to every
-trial's run script.  The console shows Tune's live table of trials
+trial's run script — any hyperparameter flag of it (``-- --kfac_clip 0.002``), checked
+before Ray starts.  The console shows Tune's live table of trials
 (timesteps, eprewmean, fps).  A trial whose process dies restarts from its
 last checkpoint, up to ``--max_failures`` times; ``--resume`` continues an
 interrupted sweep and skips the trials that finished.
@@ -28,12 +29,13 @@ import os
 import socket
 import sys
 
-from ..cli import read_status
 from ..common.cmd_util import Parser, fail, non_negative_int, positive_int
+from ..common.configs import ATARI_ALGS, MUJOCO_VARIANTS, spec_for
+from ..common.run_folder import read_status
 
 PROG = "sweep"
-ALGS = ("acktr", "a2c")
-VARIANTS = ("master", "paper")
+ALGS = ATARI_ALGS
+VARIANTS = tuple(sorted(MUJOCO_VARIANTS))
 
 
 def parse(argv):
@@ -82,8 +84,7 @@ def trials_of(args, sweep_dir):
             if args.alg != "acktr":
                 raise ValueError(f"run_mujoco.py trains acktr only, not --alg {args.alg}")
             variant = args.variant or "master"
-            module, alg = "baselines_acktr.run_mujoco", "acktr" if variant == "master" else \
-                "acktr_cont"
+            module, alg = "baselines_acktr.run_mujoco", spec_for(variant=variant).name
             tag = f"acktr-{variant}"
         extra = list(args.extra_args)
         if module.endswith("run_atari"):
@@ -100,6 +101,22 @@ def trials_of(args, sweep_dir):
     if len(set(names)) != len(names):
         raise ValueError("an env or seed is listed twice")
     return trials
+
+
+def check_run_arguments(trials):
+    """Parse every trial's run-script arguments as the script will (its hyperparameter
+    flags included), so that a bad one is one line and exit 2 before Ray starts."""
+    from .. import run_atari, run_mujoco
+    from .trial import command
+
+    scripts = {"baselines_acktr.run_atari": run_atari, "baselines_acktr.run_mujoco": run_mujoco}
+    seen = set()
+    for trial in trials:
+        argv = command(trial)[3:]  # without `python -m module`
+        key = (trial["module"], tuple(argv[argv.index("--log_path") + 2:]))
+        if key not in seen:
+            seen.add(key)
+            scripts[trial["module"]].parse(argv)
 
 
 def _tune_can_restore(sweep_dir):
@@ -144,6 +161,7 @@ def main(argv=None):
         trials = trials_of(args, sweep_dir)
     except ValueError as exc:
         fail(PROG, str(exc))
+    check_run_arguments(trials)
     if args.resume and not _tune_can_restore(sweep_dir):
         fail(PROG, f"--resume: no sweep to resume at {sweep_dir}")
     if not args.resume and _tune_can_restore(sweep_dir):

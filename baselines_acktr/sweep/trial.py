@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 
-from ..cli import read_status
+from ..common.run_folder import read_status
 from ..common.checkpoints import checkpoint_timesteps
 from ..common.logger import drop_rows_after
 
