@@ -75,9 +75,9 @@ class ConfigBase:
 
 
 @dataclass(frozen=True)
-class AcktrConfig(ConfigBase):
-    """ACKTR (baselines ``acktr.learn``): K-FAC natural gradient on the actor-critic loss
-    with a trust region (paper sections 3.1–3.2).  Defaults: baselines' for Atari."""
+class ActorCriticConfig(ConfigBase):
+    """What ACKTR's and A2C's configs share (baselines ``acktr.learn`` / ``a2c.learn``): the
+    network, the batch and the actor-critic loss (paper section 3.1)."""
 
     network: str = hp("cnn", "policy network: cnn (baselines master's nature_cnn), cnn_paper "
                       "(the paper's code: third conv 32 filters), mlp", group="network",
@@ -93,9 +93,18 @@ class AcktrConfig(ConfigBase):
     gamma: float = hp(0.99, "discount", "γ", check="(0,1]")
     ent_coef: float = hp(0.01, "entropy bonus coefficient", check=">=0")
     vf_coef: float = hp(0.5, "value-loss coefficient", check=">=0")
+    max_grad_norm: float | None = hp(0.5, "global-norm clip of the gradient ('none': no clip)",
+                                     check=">0")
+
+
+@dataclass(frozen=True)
+class AcktrConfig(ActorCriticConfig):
+    """ACKTR (baselines ``acktr.learn``): K-FAC natural gradient on the actor-critic loss
+    with a trust region (paper sections 3.1–3.2).  Defaults: baselines' for Atari;
+    ``max_grad_norm`` clips only the cold-start gradient here (the K-FAC step has the
+    trust region)."""
+
     vf_fisher_coef: float = hp(1.0, "weight of the critic's Gaussian Fisher loss", check=">=0")
-    max_grad_norm: float | None = hp(0.5, "global-norm clip of the cold-start gradient "
-                                     "('none': no clip)", check=">0")
     kfac_clip: float = hp(0.001, "trust region: (ηu)ᵀF̂(ηu) ≤ kfac_clip (the KL bound δ is "
                           "kfac_clip/2)", group="K-FAC", check=">0")
     momentum: float = hp(0.9, "momentum of the K-FAC and cold-start steps", group="K-FAC",
@@ -138,26 +147,14 @@ class AcktrConfig(ConfigBase):
 
 
 @dataclass(frozen=True)
-class A2CConfig(ConfigBase):
+class A2CConfig(ActorCriticConfig):
     """A2C (baselines ``a2c.learn``): the same actor-critic loss with RMSProp, the paper's
     synchronous A3C baseline (section 5)."""
 
-    network: str = hp("cnn", "policy network: cnn (baselines master's nature_cnn), cnn_paper "
-                      "(the paper's code: third conv 32 filters), mlp", group="network",
-                      choices=NETWORKS)
-    value_network: str = hp("shared", "critic: 'shared' trunk or a 'copy' of the trunk",
-                            group="network", choices=("shared", "copy"))
     num_env: int = hp(16, "parallel envs", group="batch", check=">0")
     nsteps: int = hp(5, "steps per env per update (n-step returns)", "n", group="batch",
                      check=">0")
     lr: float = hp(7e-4, "RMSProp learning rate (decayed by lrschedule)", check=">0")
-    lrschedule: str = hp("linear", "learning-rate schedule over num_timesteps",
-                         choices=LR_SCHEDULES)
-    gamma: float = hp(0.99, "discount", "γ", check="(0,1]")
-    ent_coef: float = hp(0.01, "entropy bonus coefficient", check=">=0")
-    vf_coef: float = hp(0.5, "value-loss coefficient", check=">=0")
-    max_grad_norm: float | None = hp(0.5, "global-norm gradient clip ('none': no clip)",
-                                     check=">0")
     alpha: float = hp(0.99, "RMSProp decay", group="RMSProp", check="[0,1)")
     epsilon: float = hp(1e-5, "RMSProp ε inside the square root", group="RMSProp", check=">0")
 
