@@ -250,6 +250,12 @@ ATARI_ALGS = tuple(k for k, s in ALGORITHMS.items() if s.script == "run_atari")
 MUJOCO_VARIANTS = {s.variant: k for k, s in ALGORITHMS.items() if s.variant is not None}
 
 
+# fields that leave the model and the algorithm as they are (the async-eigen switches)
+NON_MODEL_FIELDS = frozenset(f.name for spec in ALGORITHMS.values()
+                             for f in dataclasses.fields(spec.config)
+                             if not f.metadata.get("model", True))
+
+
 def spec_for(alg: str | None = None, variant: str | None = None) -> AlgSpec:
     """The registry entry of an Atari ``alg`` or a MuJoCo ``variant``."""
     if variant is not None:

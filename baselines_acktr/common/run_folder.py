@@ -14,6 +14,12 @@ import os
 
 CONFIG = "config.json"
 STATUS = "status.json"
+# config.json keys that say how a run was run, not what it trains: where it writes, its
+# budget and stopping rule, logging, the seed, the software; never an experiment setting
+RUN_LEVEL_KEYS = frozenset({
+    "log_path", "save_path", "load_path", "num_timesteps", "stop_timesteps", "stop_reward",
+    "save_interval", "log_interval", "log_kl", "seed", "versions", "git_commit", "update",
+    "timesteps"})
 
 
 def default_log_path(env: str, alg: str, seed: int) -> str:

@@ -30,7 +30,16 @@ this way with no logged row yet are left out and listed. A folder reached twice 
 
 **Experiments.** Runs with the same ``(env id, alg, variant)`` are the seeds of one experiment.
 Other algs or variants of the same env are separate experiments, each with its own section,
-CSV rows and curve.
+CSV rows and curve. So are runs of one ``(env id, alg, variant)`` whose ``config.json`` record
+different values of an experiment setting (``kfac_clip``, ``lr``, ``nsteps``, ...): a key that
+every run of that env id, alg and variant records and not all with one value. The experiment
+is labelled by those keys (``alg acktr, kfac_clip=0.002``). Run-level keys never split: paths
+(``log_path``, ``save_path``, ``load_path``), budgets (``num_timesteps``, ``stop_timesteps``,
+``stop_reward``, ``update``, ``timesteps``), ``seed``, logging intervals, ``log_kl``,
+``versions``, ``git_commit`` and the asynchronous-eigen switches (``is_async``,
+``wait_first_eigen``, ``deterministic_async``, ``eigen_backend``); nor does a key that some
+runs do not record (older ``config.json`` files have fewer keys: a missing key is unknown,
+maybe the default). Such keys with differing values are named in ``sensitivity.md``.
 
 **Score.** A run's score is ``eprewmean`` at the last logged row of ``progress.csv``, at that
 row's ``total_timesteps``. With monitor files the mean return of the run's last 100 monitored
@@ -63,6 +72,12 @@ Writes to ``--out`` (default ``compare_out/``):
 * ``budgets.csv``: one row per experiment and reached budget: ``env, alg, variant, budget,
   n_seeds`` (seeds with a score there), ``n_runs`` (all seeds), ``mean, std, min, max,
   seed_scores``.
+* ``sensitivity.md``, ``sensitivity.csv`` and ``settings_<env id>.png``, only when a setting
+  varies: per env, alg and variant a row per setting (a column per varied key), its seeds,
+  final score mean ± std and the mean ± std at each budget (over the seeds that reached it);
+  the figure draws every experiment of the env (mean and seeds' min–max band, labelled by its
+  settings) with the references. ``comparison.csv`` and ``budgets.csv`` then end with a
+  ``setting`` column (``kfac_clip=0.002``).
 * ``curve_<env id>.png`` per experiment (``curve_<env id>-<alg>[-<variant>].png`` when the env
   has several): the mean of the seeds' ``eprewmean`` on a common timestep grid with a min–max
   band, each seed thinly, the references as labelled horizontal lines.
@@ -101,6 +116,8 @@ from .report import markdown, rows_for, write_csv
 from .summary import summary_markdown, summary_rows
 from .table1 import Cell, Game, SeedN, table1_games, table1_markdown, table1_rows, write_table1_csv
 from .runs import Run, load_run, monitor_files, read_config, read_monitor, read_progress
+from .sensitivity import sensitivity_markdown, sensitivity_rows, write_sensitivity
+from .settings import RUN_LEVEL, config_diff, split_by_settings
 from .verdicts import fmt_num, fmt_steps, spread, tolerance, verdict, verdict_text
 
 __all__ = [
@@ -112,4 +129,6 @@ __all__ = [
     "read_progress", "references_for", "rows_for", "spread", "tolerance", "verdict",
     "verdict_text", "write_csv", "Cell", "Game", "SeedN", "episode_band", "plot_figure1",
     "rolling_games", "table1_games", "table1_markdown", "table1_rows", "write_table1_csv",
+    "RUN_LEVEL", "config_diff", "sensitivity_markdown", "sensitivity_rows", "split_by_settings",
+    "write_sensitivity",
 ]

@@ -40,17 +40,19 @@ def budget_table(res, budgets=BUDGETS):
 
 
 def budget_rows(res, budgets=BUDGETS):
-    """``budgets.csv`` rows of one experiment."""
+    """``budgets.csv`` rows of one experiment (``setting`` too when it has settings)."""
+    extra = {"setting": res.settings_text} if res.settings else {}
     return [dict(env=res.env_id, alg="" if res.alg is None else res.alg,
                  variant="" if res.variant is None else res.variant, budget=b["budget"],
                  n_seeds=b["n_seeds"], n_runs=b["n_runs"], mean=b["mean"], std=b["std"],
-                 min=b["min"], max=b["max"], seed_scores=seed_scores_text(b["reached"]))
+                 min=b["min"], max=b["max"], seed_scores=seed_scores_text(b["reached"]), **extra)
             for b in budget_table(res, budgets)]
 
 
 def write_budgets_csv(path, results, budgets=BUDGETS):
+    columns = BUDGET_COLUMNS + (["setting"] if any(res.settings for res in results) else [])
     with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=BUDGET_COLUMNS)
+        w = csv.DictWriter(fh, fieldnames=columns)
         w.writeheader()
         for res in results:
             w.writerows(budget_rows(res, budgets))

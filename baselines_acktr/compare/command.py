@@ -12,6 +12,7 @@ from .plots import plot_env
 from .references import load_references
 from .report import markdown, write_csv
 from .runs import load_run
+from .sensitivity import write_sensitivity
 from .table1 import (is_reference, table1_games, table1_markdown, tables_markdown,
                      write_table1_csv)
 from .verdicts import fmt_num, fmt_steps
@@ -26,7 +27,7 @@ def parse(argv):
                                       "baselines' published numbers.")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
                    help="run directory with progress.csv, or a sweep folder holding run "
-                        "directories (runs of one env, alg and variant are seeds)")
+                        "directories (runs of one env, alg, variant and config settings are seeds)")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     p.add_argument("--env", default=None,
                    help="env id for run dirs whose config.json and monitor files do not say")
@@ -49,8 +50,9 @@ def parse(argv):
 
 def main(argv=None):
     """Read the runs, check everything, then write ``comparison.md``, ``comparison.csv``,
-    ``budgets.csv`` and the PNGs (with ``--table1`` also ``table1.md``, ``table1.csv`` and
-    ``figure1_<game>.png``). Returns 0; bad input exits with status 2 and one line on
+    ``budgets.csv`` and the PNGs (when a setting varies also ``sensitivity.md``,
+    ``sensitivity.csv`` and ``settings_<env>.png``; with ``--table1`` also ``table1.md``,
+    ``table1.csv`` and ``figure1_<game>.png``). Returns 0; bad input exits with status 2 and one line on
     stderr."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse(argv)
@@ -83,6 +85,10 @@ def main(argv=None):
               f"± {fmt_num(s['std'])} at {fmt_steps(res.steps[1])} timesteps")
     print(f"wrote {os.path.join(args.out, 'comparison.md')}, comparison.csv, budgets.csv and "
           f"{len(results)} PNG(s)")
+    sensitivity = write_sensitivity(args.out, results, argv)
+    if sensitivity:
+        print(f"settings differ between runs of one env, alg and variant: wrote "
+              f"{os.path.join(args.out, sensitivity[0])}, {', '.join(sensitivity[1:])}")
     if games is not None:
         write_table1(args.out, games, runs, argv)
     return 0

@@ -1,10 +1,12 @@
-"""Runs pooled as the seeds of one experiment, keyed by (env id, alg, variant), with the
-references of the env."""
+"""Runs pooled as the seeds of one experiment, keyed by (env id, alg, variant) and the
+experiment settings that differ between those runs (:mod:`.settings`), with the references of
+the env."""
 from dataclasses import dataclass
 
 from .errors import CompareError
 from .plots import curve_filename
 from .references import canonical_name, references_for
+from .settings import settings_text, split_by_settings
 from .verdicts import spread
 
 
@@ -25,8 +27,11 @@ def seed_scores_text(pairs):
 
 @dataclass
 class EnvResult:
-    """One experiment: the runs (seeds) of one env id, alg and variant, the JSON's name for the
-    env and its references. ``split``: the env has other experiments in this comparison."""
+    """One experiment: the runs (seeds) of one env id, alg, variant and ``settings`` (the
+    ``((key, value), ...)`` of the config fields that differ between the runs of that env id,
+    alg and variant; ``()`` when none do), the JSON's name for the env and its references.
+    ``split``: the env has other experiments in this comparison. ``unknown``: settings some
+    of those runs do not record and the others record with different values (not split on)."""
 
     env_id: str
     name: str
@@ -36,6 +41,8 @@ class EnvResult:
     variant: object = None
     split: bool = False
     curve_file: str = ""
+    settings: tuple = ()
+    unknown: tuple = ()
 
     def __post_init__(self):
         self.curve_file = self.curve_file or curve_filename(self.file_stem)
@@ -54,9 +61,16 @@ class EnvResult:
 
     @property
     def kind_text(self):
-        """``'alg acktr, variant paper'`` (``'alg ?'`` when config.json does not say)."""
+        """``'alg acktr, variant paper'`` (``'alg ?'`` when config.json does not say), then the
+        settings: ``'alg acktr, kfac_clip=0.002'``."""
         text = f"alg {'?' if self.alg is None else self.alg}"
-        return text + ("" if self.variant is None else f", variant {self.variant}")
+        text += "" if self.variant is None else f", variant {self.variant}"
+        return text + (f", {self.settings_text}" if self.settings else "")
+
+    @property
+    def settings_text(self):
+        """``'kfac_clip=0.002'`` (``''`` without settings)."""
+        return settings_text(self.settings)
 
     @property
     def label(self):
@@ -68,7 +82,8 @@ class EnvResult:
         if not self.split:
             return self.env_id
         parts = [self.env_id, "noalg" if self.alg is None else str(self.alg)]
-        return "-".join(parts + ([] if self.variant is None else [str(self.variant)]))
+        parts += [] if self.variant is None else [str(self.variant)]
+        return "-".join(parts + [f"{k}={v}" for k, v in self.settings])
 
     def seeds_text(self):
         return ", ".join("?" if r.seed is None else str(r.seed) for r in self.runs)
@@ -83,28 +98,32 @@ class EnvResult:
 
 
 def group_runs(runs, data):
-    """Group runs by (env id, alg, variant), in first-seen order, and attach the references.
-    Runs with the same key are seeds of one experiment; another alg or variant of the same env
-    is another experiment."""
+    """Group runs by (env id, alg, variant), in first-seen order, then by the values of the
+    settings that differ between the runs of that key (ordered by value), and attach the
+    references. Runs of one group are seeds of one experiment; another alg, variant or
+    setting of the same env is another experiment."""
     groups = {}
     for run in runs:
         groups.setdefault((run.env_id, run.alg, run.variant), []).append(run)
+    parts = {key: split_by_settings(members) for key, members in groups.items()}
     per_env = {}
-    for env_id, _, _ in groups:
-        per_env[env_id] = per_env.get(env_id, 0) + 1
+    for (env_id, _, _), (split, _) in parts.items():
+        per_env[env_id] = per_env.get(env_id, 0) + len(split)
     out, files = [], set()
-    for (env_id, alg, variant), members in groups.items():
+    for (env_id, alg, variant), (split, unknown) in parts.items():
         name, refs = references_for(env_id, data)
         if not refs:
             raise CompareError(
                 f"no reference numbers for env {env_id!r} (looked up as "
                 f"{canonical_name(env_id)!r}; "
                 f"see baselines_acktr/compare/data/paper_numbers.json)")
-        res = EnvResult(env_id, name, members, refs, alg, variant, per_env[env_id] > 1)
+        for settings, members in split:
+            out.append(EnvResult(env_id, name, members, refs, alg, variant,
+                                 per_env[env_id] > 1, settings=settings, unknown=unknown))
+    for res in out:
         stem, i = res.file_stem, 1
         while res.curve_file in files:  # two ids the file name spells alike
             i += 1
             res.curve_file = curve_filename(f"{stem}-{i}")
         files.add(res.curve_file)
-        out.append(res)
     return out

@@ -6,12 +6,21 @@ import numpy as np
 from .verdicts import fmt_num, fmt_steps
 
 GRID_POINTS = 200        # common timestep grid of the mean curve
+REF_COLORS = ["tab:red", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink",
+              "tab:olive", "tab:cyan", "tab:gray"]
+SETTING_COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
+                  "tab:pink", "tab:olive", "tab:cyan"]
 
 
 def curve_filename(stem):
     """The PNG's file name for an env id, or ``<env id>-<alg>-<variant>`` when the env has
     several experiments (unsafe characters become ``_``)."""
     return "curve_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", stem) + ".png"
+
+
+def settings_filename(env_id):
+    """The PNG of an env's experiments side by side: ``settings_<env id>.png``."""
+    return "settings_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", env_id) + ".png"
 
 
 def mean_curve(runs, points=GRID_POINTS):
@@ -54,17 +63,7 @@ def plot_env(res, path):
                     + (" over their common range" if n > 1 else ""))
             if n > 1:
                 ax.fill_between(grid, lo, hi, color="tab:blue", alpha=0.2, label="seeds min–max")
-        colors = ["tab:red", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink",
-                  "tab:olive", "tab:cyan", "tab:gray"]
-        lines = [ref for ref in res.refs if ref.kind in ("score", "level")]
-        for i, ref in enumerate(lines):
-            if ref.kind == "level":
-                style, at = "-.", "no budget"
-            else:
-                style = "--" if ref.ref_id.startswith("paper") else ":"
-                at = f"@{fmt_steps(ref.budget)}"
-            label = f"{ref.label} {at}: {fmt_num(ref.value)} [{ref.confidence}]"
-            ax.axhline(ref.value, color=colors[i % len(colors)], ls=style, lw=1.3, label=label)
+        _reference_lines(ax, res.refs, REF_COLORS)
         t_lo, t_hi = res.steps
         ax.set_xlabel("timesteps (this project's runs; reference lines are at their own budgets)")
         ax.set_ylabel("episode reward (mean of last 100 episodes)")
@@ -76,3 +75,69 @@ def plot_env(res, path):
         fig.savefig(path, dpi=110)
     finally:
         plt.close(fig)
+
+
+def _reference_lines(ax, refs, colors, lw=1.3):
+    """The score and level references as labelled horizontal lines."""
+    lines = [ref for ref in refs if ref.kind in ("score", "level")]
+    for i, ref in enumerate(lines):
+        if ref.kind == "level":
+            style, at = "-.", "no budget"
+        else:
+            style = "--" if ref.ref_id.startswith("paper") else ":"
+            at = f"@{fmt_steps(ref.budget)}"
+        label = f"{ref.label} {at}: {fmt_num(ref.value)} [{ref.confidence}]"
+        ax.axhline(ref.value, color=colors[i % len(colors)], ls=style, lw=lw, label=label)
+
+
+def setting_label(res, results):
+    """The experiment's curve label in its env's figure: its settings, after its alg and
+    variant when the env's experiments differ in those too."""
+    kinds = {(r.alg, r.variant) for r in results}
+    if len(kinds) == 1 and res.settings:
+        return res.settings_text
+    return res.kind_text
+
+
+def plot_settings(results, path):
+    """One PNG of an env's experiments (same env id): per experiment the mean of its seeds'
+    ``eprewmean`` and their min–max band, labelled by its settings, and the references.
+    Returns the experiments' labels, in the order drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    labels = []
+    try:
+        for i, res in enumerate(results):
+            color, n = SETTING_COLORS[i % len(SETTING_COLORS)], len(res.runs)
+            label = setting_label(res, results)
+            labels.append(label)
+            curve = mean_curve(res.runs)
+            if curve is None:  # no finite stretch common to the seeds: each seed alone
+                for j, r in enumerate(res.runs):
+                    ok = np.isfinite(r.eprewmean)
+                    ax.plot(r.timesteps[ok], r.eprewmean[ok], color=color, lw=1,
+                            label=f"{label} (each of {n} seeds)" if j == 0 else None)
+                continue
+            grid, mean, lo, hi = curve
+            ax.plot(grid, mean, color=color, lw=2,
+                    label=f"{label}: mean of {n} seed{'s' if n > 1 else ''}")
+            if n > 1:
+                ax.fill_between(grid, lo, hi, color=color, alpha=0.18)
+        _reference_lines(ax, results[0].refs, ["dimgray", "black", "darkgray",
+                                               "darkslategray"], lw=1.0)
+        t_hi = max(res.steps[1] for res in results)
+        ax.set_xlabel("timesteps (this project's runs; reference lines are at their own budgets)")
+        ax.set_ylabel("episode reward (mean of last 100 episodes)")
+        ax.set_title(f"{results[0].env_id}: {len(results)} experiments to {fmt_steps(t_hi)} "
+                     "timesteps (mean and seeds' min–max band)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
+    return labels

@@ -52,8 +52,16 @@ def rows_for(res):
             row["episodes_to_level"] = ";".join(
                 str(r.episodes_to_level(ref.value) or f"not reached in {len(r.episode_returns)}")
                 for r in mon_runs)
+        if res.settings:
+            row["setting"] = res.settings_text
         rows.append(row)
     return rows
+
+
+def csv_columns(results, columns=CSV_COLUMNS):
+    """``columns``, and ``setting`` last when an experiment has settings (runs of one env id,
+    alg and variant that differ in a config field)."""
+    return columns + (["setting"] if any(res.settings for res in results) else [])
 
 
 def _eval_columns(res):
@@ -80,7 +88,7 @@ def _eval_lines(res):
 def write_csv(path, results):
     """Write ``comparison.csv``: the rows of every experiment, in order."""
     with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
+        w = csv.DictWriter(fh, fieldnames=csv_columns(results))
         w.writeheader()
         for res in results:
             w.writerows(rows_for(res))
@@ -152,7 +160,10 @@ def markdown(results, data, argv, skipped=()):
            "transcriptions.",
            "* **Experiments**: runs with the same env id, `alg` and `variant` (from "
            "`config.json`) are the seeds of one experiment; each experiment has its own "
-           "section.", ""]
+           "section."
+           + (" Runs of one env id, alg and variant whose `config.json` differ in an experiment "
+              "setting are separate experiments, labelled by it (`sensitivity.md`)."
+              if any(res.settings for res in results) else ""), ""]
     if skipped:
         out += ["Run folders left out: " + "; ".join(f"`{_md_escape(d)}` ({why})"
                                                     for d, why in skipped) + ".", ""]

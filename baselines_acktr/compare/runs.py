@@ -45,6 +45,7 @@ class Run:
     eval_returns: np.ndarray = None     # eval.csv: whole episodes of --eval, if any
     eval_deterministic: bool = False
     implementation: object = None       # config.json's: another implementation's run
+    config: dict = field(default_factory=dict)  # config.json as read ({} without one)
 
     @property
     def monitor_last100(self):
@@ -202,5 +203,5 @@ def load_run(run_dir, env_fallback=None):
                eval_returns=eval_returns, eval_deterministic=deterministic,
                alg=cfg.get("alg"), variant=experiment_variant(cfg), timesteps=timesteps[order],
                eprewmean=eprewmean[order], final_timesteps=final[0], final_score=final[1],
-               monitor_files=files, implementation=cfg.get("implementation"),
+               monitor_files=files, implementation=cfg.get("implementation"), config=cfg,
                episode_returns=np.asarray([r for _, r in episodes]) if files else None)

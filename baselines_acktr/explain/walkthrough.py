@@ -5,10 +5,10 @@ import numpy as np
 import tensorflow as tf
 
 from ..acktr.acktr import Model
-from ..common.cmd_util import Parser, non_negative_int
 from ..common.policies import Policy
 from ..kfac.blocks import GradientOnlyBlock, KroneckerBlock
 from ..kfac.factors import EIGEN_MIN
+from . import command
 from .printing import (AGREE_TOL, COUNTER_NAMES, DIGITS, LR, MAX_HIDDEN, NACT, NBATCH, NOBS, WARMUP,
                        below, new_batch, num, rel, rows, side_by_side, signed, snapshot, tensors)
 
@@ -87,8 +87,8 @@ class Walkthrough:
         d_exact = np.linalg.solve(exact + eye, vec_g)
         d_kfac = np.linalg.solve(kfac + eye, vec_g)
         shape = blk.var.shape
-        return dict(fisher=rel(kfac, exact), direction=rel(d_kfac, d_exact),
-                    d_exact=d_exact.reshape(shape), d_kfac=d_kfac.reshape(shape))
+        return dict(fisher=rel(kfac, exact), direction=rel(d_kfac, d_exact), exact=exact, kfac=kfac,
+                    d_exact=d_exact.reshape(shape), d_kfac=d_kfac.reshape(shape), a=a, s=s)
 
     def eigen(self, factor):
         """``(Q, e, ê)`` of a factor after the step (Q sign-fixed; ê clipped as the code does)."""
@@ -133,7 +133,6 @@ class Walkthrough:
             total += float(np.sum(res * np.reshape(xi, res.shape)))
         return total
 
-    # ------------------------------------------------------------ report
     # ------------------------------------------------------------ report
     def report(self):
         """The whole printout, sections 0 to 7."""
@@ -189,7 +188,7 @@ class Walkthrough:
         f, m = self.forward, self.model
         pg, vf, ent, train, joint = f["losses"]
         pg_fisher = -float(np.mean(f["neglogp"]))
-        self.out("1. Batch and losses (paper §3.1; common/actor_critic.py: ActorCriticModel.losses)",
+        self.out("1. Batch and losses (paper §2.1, §3.1; common/actor_critic.py: ActorCriticModel.losses)",
                  "  state s_t [obs], action a_t ~ π(·|s_t) [actions], advantage Â_t [advs], "
                  "return R_t [rewards],",
                  "  critic noise n_t ~ N(0, 1) [noise]; then π(·|s_t) [softmax(logits)], V(s_t) [v] "
@@ -385,15 +384,12 @@ def explain(seed=0, hidden=4):
 
 
 def main(argv=None):
-    parser = Parser(prog="python -m baselines_acktr.explain",
-                    description="Print one ACKTR update of a tiny actor-critic stage by stage.")
-    parser.add_argument("--seed", type=non_negative_int, default=0,
-                        help="seed of the network, the batches and the noise (default 0)")
-    parser.add_argument("--hidden", type=non_negative_int, default=4,
-                        help=f"width of the one tanh layer, 0 for none, at most {MAX_HIDDEN} (default 4)")
+    parser = command.parser()
     args = parser.parse_args(argv)
     if args.hidden > MAX_HIDDEN:
         parser.error(f"--hidden must be at most {MAX_HIDDEN}, got {args.hidden}")
+    if args.figures is not None:
+        return command.write_figures(args.figures)
     text, _ = explain(args.seed, args.hidden)
     print(text, end="")
     return 0

@@ -63,9 +63,60 @@ def parse(argv):
                    help="restarts of a trial whose process died (default 3)")
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted sweep --name (finished trials are skipped)")
+    study = p.add_argument_group("studies: hyperparameters varied (config fields of the run script)")
+    study.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
+                       help="every value, crossed with envs, seeds and other grids")
+    study.add_argument("--sample", action="append", default=[], metavar="KEY=DIST",
+                       help="drawn per trial: loguniform:A:B, uniform:A:B, randint:A:B or "
+                            "choice:V1,V2")
+    study.add_argument("--num_samples", type=positive_int, default=1,
+                       help="draws of the --sample space per env and seed (default 1)")
+    study.add_argument("--search", choices=("random", "optuna"), default="random",
+                       help="how --sample values are drawn: at random (default) or by Optuna's "
+                            "TPE on eprewmean (one env, one seed)")
+    study.add_argument("--scheduler", choices=("none", "asha"), default="none",
+                       help="asha: stop trials whose eprewmean trails the others' early")
+    study.add_argument("--grace_timesteps", type=positive_int, default=None,
+                       help="ASHA's grace period: no trial is stopped before this many "
+                            "timesteps (default a tenth of the stop budget)")
     args = p.parse_args(argv)
     args.extra_args = extra
     return args
+
+
+def specs_of(args):
+    """The algorithms the sweep's envs train (Atari ids: --alg; others: --variant)."""
+    specs = []
+    for env_id in args.envs:
+        spec = spec_for(alg=args.alg) if "NoFrameskip" in env_id else \
+            spec_for(variant=args.variant or "master")
+        if spec not in specs:
+            specs.append(spec)
+    return specs
+
+
+def check_study(args):
+    """``args.grid`` / ``args.sample`` parsed and checked against the trained algorithms'
+    configs; ValueError (one line) for a bad or conflicting study."""
+    from .space import parse_grid, parse_sample
+
+    specs = specs_of(args)
+    args.grid = parse_grid(specs, args.grid)
+    args.sample = parse_sample(specs, args.sample)
+    both = sorted(set(args.grid) & set(args.sample))
+    if both:
+        raise ValueError(f"{both[0]} is both in --grid and in --sample")
+    given = {a.split("=", 1)[0][2:] for a in args.extra_args if a.startswith("--")}
+    twice = sorted((set(args.grid) | set(args.sample)) & given)
+    if twice:
+        raise ValueError(f"{twice[0]} is varied by the sweep and also given after --")
+    if args.num_samples > 1 and not args.sample:
+        raise ValueError("--num_samples needs --sample")
+    if args.search == "optuna":
+        if not args.sample:
+            raise ValueError("--search optuna needs --sample")
+        if args.grid or len(args.envs) != 1 or len(args.seeds) != 1:
+            raise ValueError("--search optuna tunes one env and one seed without --grid")
 
 
 def trials_of(args, sweep_dir):
@@ -92,12 +143,12 @@ def trials_of(args, sweep_dir):
         elif args.variant is not None:
             extra = ["--variant", args.variant] + extra
         for seed in args.seeds:
-            name = f"{env_id}-{tag}-seed{seed}"
-            trials.append(dict(name=name, env=env_id, seed=seed, alg=alg, module=module,
-                               num_timesteps=args.num_timesteps,
+            trials.append(dict(prefix=f"{env_id}-{tag}", env=env_id, seed=seed, alg=alg,
+                               module=module, num_timesteps=args.num_timesteps,
                                stop_timesteps=args.stop_timesteps, extra_args=extra,
-                               run_dir=os.path.join(sweep_dir, "runs", name)))
-    names = [t["name"] for t in trials]
+                               runs_dir=os.path.join(sweep_dir, "runs"),
+                               varied=sorted(set(args.grid) | set(args.sample))))
+    names = [(t["env"], t["seed"]) for t in trials]
     if len(set(names)) != len(names):
         raise ValueError("an env or seed is listed twice")
     return trials
@@ -107,12 +158,12 @@ def check_run_arguments(trials):
     """Parse every trial's run-script arguments as the script will (its hyperparameter
     flags included), so that a bad one is one line and exit 2 before Ray starts."""
     from .. import run_atari, run_mujoco
-    from .trial import command
+    from .trial import command, resolve
 
     scripts = {"baselines_acktr.run_atari": run_atari, "baselines_acktr.run_mujoco": run_mujoco}
     seen = set()
     for trial in trials:
-        argv = command(trial)[3:]  # without `python -m module`
+        argv = command(resolve({"trial": dict(trial, varied=[])}))[3:]  # no `python -m module`
         key = (trial["module"], tuple(argv[argv.index("--log_path") + 2:]))
         if key not in seen:
             seen.add(key)
@@ -153,11 +204,35 @@ def _init_ray(address):
         fail(PROG, f"cannot reach Ray at --address {address}: {first}")
 
 
+def _scheduler(args):
+    """``--scheduler asha``: Tune's ASHA on ``score`` (eprewmean) over timesteps."""
+    if args.scheduler != "asha":
+        return None
+    from ray.tune.schedulers import ASHAScheduler
+
+    stop = min(args.num_timesteps, args.stop_timesteps or args.num_timesteps)
+    return ASHAScheduler(time_attr="timesteps_total", metric="score", mode="max",
+                         max_t=stop, grace_period=args.grace_timesteps or max(1, stop // 10))
+
+
+def _search(args):
+    """``--search optuna``: Optuna's TPE over the ``--sample`` space, seeded with the seed."""
+    if args.search != "optuna":
+        return None
+    try:
+        from ray.tune.search.optuna import OptunaSearch
+        import optuna  # noqa: F401
+    except ImportError:
+        fail(PROG, "--search optuna needs the optuna package (pip install -e '.[sweep]')")
+    return OptunaSearch(metric="score", mode="max", seed=args.seeds[0])
+
+
 def main(argv=None):
     args = parse(sys.argv[1:] if argv is None else argv)
     storage = os.path.abspath(args.storage)
     sweep_dir = os.path.join(storage, args.name)
     try:
+        check_study(args)
         trials = trials_of(args, sweep_dir)
     except ValueError as exc:
         fail(PROG, str(exc))
@@ -169,7 +244,8 @@ def main(argv=None):
 
     from ray import tune
 
-    from .trial import train_trial
+    from .space import tune_space
+    from .trial import resolve, train_trial
 
     _init_ray(args.address)
     cpus = args.cpus_per_trial
@@ -178,33 +254,44 @@ def main(argv=None):
 
         cpus = max(1.0, float(ray.cluster_resources().get("CPU", 1.0)))
     trainable = tune.with_resources(train_trial, {"cpu": cpus, "gpu": args.gpus_per_trial})
-    param_space = {"trial": tune.grid_search(trials)}
+    param_space = dict(tune_space(args.grid, args.sample),
+                       trial=trials[0] if len(trials) == 1 else tune.grid_search(trials))
     if args.resume:
         tuner = tune.Tuner.restore(sweep_dir, trainable, resume_unfinished=True,
                                    resume_errored=True, param_space=param_space)
     else:
+        varied = {f"{key}": key for key in sorted(set(args.grid) | set(args.sample))}
         reporter = tune.CLIReporter(metric_columns=["timesteps", "eprewmean", "fps"],
-                                    parameter_columns={"trial/env": "env", "trial/seed": "seed"},
+                                    parameter_columns={"trial/env": "env", "trial/seed": "seed",
+                                                       **varied},
                                     max_report_frequency=30)
+        name_of = lambda t: resolve(t.config)["name"]
         tuner = tune.Tuner(
             trainable, param_space=param_space,
-            tune_config=tune.TuneConfig(trial_dirname_creator=lambda t: t.config["trial"]["name"],
-                                        trial_name_creator=lambda t: t.config["trial"]["name"]),
+            tune_config=tune.TuneConfig(trial_dirname_creator=name_of, trial_name_creator=name_of,
+                                        num_samples=args.num_samples,
+                                        search_alg=_search(args), scheduler=_scheduler(args)),
             run_config=tune.RunConfig(
                 name=args.name, storage_path=storage, progress_reporter=reporter,
                 failure_config=tune.FailureConfig(max_failures=args.max_failures),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=2)))
     results = tuner.fit()
     finished = 0
+    stop = min(args.num_timesteps, args.stop_timesteps or args.num_timesteps)
     for r in results:
-        trial = r.config["trial"]
+        trial = resolve(r.config)
         m = r.metrics or {}
         status = read_status(trial["run_dir"]) or {}
         state = "error" if r.error is not None else status.get("state", "not finished")
-        finished += state == "finished"
+        if args.scheduler == "asha" and state == "interrupted" and status.get(
+                "timesteps", stop) < stop:
+            state = "stopped early by ASHA"
+        finished += state in ("finished", "stopped early by ASHA")
         print(f"{trial['name']}: {state}, {int(m.get('timesteps', 0) or 0)} timesteps, "
               f"eprewmean {m.get('eprewmean', float('nan')):.2f}; run folder {trial['run_dir']}")
-    print(f"sweep {sweep_dir}: {finished} of {len(results)} trials finished"
+    print(f"sweep {sweep_dir}: {finished} of {len(results)} trials finished or stopped early"
+          if args.scheduler == "asha" else f"sweep {sweep_dir}: {finished} of {len(results)} "
+          "trials finished"
           + ("" if finished == len(results) else "; continue with --resume")
           + f"; compare with: python -m baselines_acktr.compare {sweep_dir}")
     return 0 if finished == len(results) else 1

@@ -26,6 +26,7 @@ import sys
 import time
 
 from ..common.run_folder import read_status
+from .space import flags, label
 from ..common.checkpoints import checkpoint_timesteps
 from ..common.logger import drop_rows_after
 
@@ -68,12 +69,29 @@ def _number(text):
 
 
 def metrics_of(row, trial):
-    """What a trial reports: the run's own keys, ``timesteps`` for the table and
-    ``timesteps_total`` (Tune's x axis)."""
+    """What a trial reports: the run's own keys, ``timesteps`` for the table,
+    ``timesteps_total`` (Tune's x axis) and ``score``, the ``eprewmean`` that schedulers and
+    search algorithms compare (``-inf`` before the first whole episode)."""
     out = {k: _number(v) for k, v in row.items()}
     out["timesteps"] = out["timesteps_total"] = int(out["total_timesteps"])
+    score = out.get("eprewmean", out.get("EpRewMean", float("nan")))
+    out["score"] = score if score == score else float("-inf")
     out.update(env=trial["env"], seed=trial["seed"])
     return out
+
+
+def resolve(config):
+    """The trial of a Tune config: its base description (``config['trial']``) with the
+    values of the varied fields (``config[key]`` for each of ``trial['varied']``) in its
+    name, run folder and run-script flags."""
+    trial = dict(config["trial"])
+    values = {key: config[key] for key in trial.get("varied", ())}
+    middle = f"-{label(values)}" if values else ""
+    trial["name"] = f"{trial['prefix']}{middle}-seed{trial['seed']}"
+    trial["run_dir"] = os.path.join(trial["runs_dir"], trial["name"])
+    trial["extra_args"] = list(trial["extra_args"]) + flags(values)
+    trial["values"] = values
+    return trial
 
 
 def _stop(trial):
@@ -96,7 +114,7 @@ def train_trial(config):
     """Tune function trainable: run one training process to its end."""
     from ray import tune
 
-    trial = config["trial"]
+    trial = resolve(config)
     run_dir = trial["run_dir"]
     save_path = os.path.join(run_dir, "checkpoints")
     os.makedirs(run_dir, exist_ok=True)

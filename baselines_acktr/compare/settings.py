@@ -1,0 +1,80 @@
+"""Which ``config.json`` fields set experiments of one env, alg and variant apart: the
+experiment settings that differ between their runs (``kfac_clip=0.002``), not the run-level
+keys (paths, budgets, seeds, versions) nor the asynchronous-eigen switches, which leave the
+model and the algorithm as they are."""
+import json
+import math
+
+from ..common.configs import NON_MODEL_FIELDS
+from ..common.run_folder import RUN_LEVEL_KEYS
+
+# keys that name a run, not an experiment, and the fields that leave the model and algorithm
+# as they are (the async-eigen switches): never split
+RUN_LEVEL = RUN_LEVEL_KEYS | NON_MODEL_FIELDS
+# keys already in the experiment key (env id, alg, variant: ``runs.experiment_variant``)
+IDENTITY = frozenset({"env", "alg", "variant", "env_backend"})
+
+
+def canonical(value):
+    """A hashable stand-in for a JSON value: ``1`` and ``1.0`` agree, ``True`` and ``1`` do
+    not, lists and objects compare by content."""
+    if isinstance(value, bool) or value is None:
+        return ("b", value)
+    if isinstance(value, (int, float)):
+        return ("n", float(value))
+    if isinstance(value, str):
+        return ("s", value)
+    return ("j", json.dumps(value, sort_keys=True, default=str))
+
+
+def value_order(value):
+    """Sort key of a setting's value: numbers in order, then the rest as text, None last."""
+    if value is None:
+        return (2, 0.0, "")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return (1, 0.0, value if isinstance(value, str) else json.dumps(value, sort_keys=True))
+    return (0, float(value) if math.isfinite(value) else math.inf, "")
+
+
+def value_text(value):
+    """``0.002`` → ``'0.002'``, ``'cnn'`` → ``'cnn'``, ``None`` → ``'null'``."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
+def candidate_keys(cfg):
+    return {k for k in cfg if k not in RUN_LEVEL and k not in IDENTITY}
+
+
+def config_diff(configs):
+    """``(varied, unknown)`` over the ``config.json`` dicts of the runs of one env, alg and
+    variant, keys in alphabetical order. ``varied``: experiment settings every run records
+    and not all with one value. ``unknown``: settings some runs do not record and the others
+    record with different values (not split on: a missing key may be the default)."""
+    keys = set().union(*(candidate_keys(c) for c in configs)) if configs else set()
+    varied, unknown = [], []
+    for key in sorted(keys):
+        present = [c[key] for c in configs if key in c]
+        values = {canonical(v) for v in present}
+        if len(present) == len(configs) and len(values) > 1:
+            varied.append(key)
+        elif len(present) < len(configs) and len(values) > 1:
+            unknown.append(key)
+    return tuple(varied), tuple(unknown)
+
+
+def split_by_settings(runs):
+    """``[(settings, runs)]``: the runs of one env, alg and variant split by the values of
+    their varied settings, ``settings`` = ``((key, value), ...)``, ordered by value (one part
+    with ``()`` when nothing varies); and the ``unknown`` keys of :func:`config_diff`."""
+    varied, unknown = config_diff([r.config for r in runs])
+    parts = {}
+    for run in runs:
+        key = tuple(canonical(run.config[k]) for k in varied)
+        parts.setdefault(key, (tuple((k, run.config[k]) for k in varied), []))[1].append(run)
+    ordered = sorted(parts.values(), key=lambda p: [value_order(v) for _, v in p[0]])
+    return ordered, unknown
+
+
+def settings_text(settings):
+    """``(('epsilon', 0.02), ('kfac_clip', 0.002))`` → ``'epsilon=0.02, kfac_clip=0.002'``."""
+    return ", ".join(f"{k}={value_text(v)}" for k, v in settings)
