@@ -77,7 +77,7 @@ def play(prog, args, build, make_play_env, episodes):
 def evaluate(prog, args, build, make_eval_env, episodes, deterministic=False):
     """``--eval N``: N whole episodes (stochastic actions unless ``deterministic``, as the
     paper's training scores), ``mean ± std`` printed and ``<log_path>/eval.csv``
-    written (one row per episode: ``episode, r, l, deterministic``)."""
+    written (one row per episode: ``episode, r, l, deterministic, load_path``)."""
     learner = _loaded(prog, args, build, "--eval")
     env = make_eval_env()
     try:

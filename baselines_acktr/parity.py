@@ -6,9 +6,10 @@ Each file (format: ``tests/data/parity/SEMANTICS.md`` §1 and §11) describes a
 network in its ``meta``, its initial parameters ``init/*`` and, per step, the
 inputs and what baselines produced: losses before the update, parameters (or
 their sum and norm) after it, factor statistics and counters.  The replay
-builds the same network with this package's :class:`Policy`, :class:`Model` and
-:class:`KfacOptimizer`, feeds the recorded inputs (the recorded Fisher noise and
-learning rate included) and reports the worst relative error per step.
+builds the same network with this package's
+:class:`~baselines_acktr.common.policies.Policy`, :class:`~baselines_acktr.acktr.acktr.Model`
+and :class:`~baselines_acktr.kfac.KfacOptimizer`, feeds the recorded inputs (the recorded
+Fisher noise and learning rate included) and reports the worst relative error per step.
 Exit status 1 if any error exceeds ``--tol``.
 """
 import argparse

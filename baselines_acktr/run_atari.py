@@ -50,7 +50,7 @@ def main(argv=None):
 
 def script():
     """This process's entry point: :func:`main` on the command line, then exit with
-    its status (a Ctrl-C during shutdown included: :func:`~baselines_acktr.cli.run_script`)."""
+    its status (a Ctrl-C during shutdown included: :func:`~baselines_acktr.common.signals.run_script`)."""
     cli.run_script(PROG, lambda: _main(sys.argv[1:]))
 
 

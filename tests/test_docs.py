@@ -485,3 +485,303 @@ def test_checker_catches_drift(tmp_path):
         assert name in flagged, (name, problems)
     assert len(problems) == 9, problems
     assert len(link_problems(doc)) == 1
+
+
+# ------------------------------------------------------------------ docstrings
+# References in the package's docstrings (module, class and function):
+#
+# * Sphinx roles (``:class:``, ``:func:``, ``:meth:``, ``:attr:``, ``:data:``, ``:mod:``,
+#   ``:obj:``, ``:exc:``; ``~`` and ``title <target>`` forms): ``baselines_acktr.x.Name``
+#   absolute, ``.x.Name`` / ``..x.Name`` against the module's package (like a relative
+#   import), a plain ``Name`` / ``Class.attr`` in the enclosing classes or the module
+#   itself.  Names of other libraries (an import of the module from outside the
+#   package, an installed top-level module, a builtin) are not checked;
+# * ````baselines_acktr.x.Name```` literals and ````python -m baselines_acktr.x````;
+# * file paths in literals (````common/checkpoints.py````, ```baselines_acktr/x/```,
+#   ````path/module.py: Name````), relative to the package or the repository root,
+#   except in a sentence that names OpenAI Baselines or says what is ported (upstream
+#   files: ````baselines/common/cmd_util.py````, "ports ``a2c/utils.py``").
+#
+# Everything is resolved from the sources' ``ast``: modules are files, a name is a
+# top-level def, class, assignment or import (followed into the package), a class
+# attribute is a method, class attribute or ``self.x`` of the class or its bases.
+ROLE = re.compile(r":(?P<role>class|func|meth|attr|data|mod|obj|exc):`(?P<target>[^`]+)`")
+DOC_LITERAL = re.compile(r"(?<!`)``(?P<body>[^`]+?)``(?!`)")
+DOC_SINGLE = re.compile(r"(?<![`:\w])`(?P<body>[^`\s][^`]*?)`(?![`_])")
+DOC_DOTTED = re.compile(r"baselines_acktr(?:\.\w+)+(?:\(\))?")
+DOC_PATH = re.compile(r"(?P<path>[\w.*-]+(?:/[\w.*-]*)+|[\w.-]*\w\.py)(?::\s*(?P<name>[A-Za-z_][\w.]*)(?:\(\))?)?")
+PATH_ROOTS = ("baselines_acktr", "tests", "docs", "benchmarks")
+# a sentence naming upstream code: "baselines" (not baselines_acktr), port/ports/ported, branch
+UPSTREAM_WORDS = re.compile(r"(?i)\bbaselines\b(?!_)|\bport(?:s|ed|ing)?\b|\bbranch\b")
+SENTENCE_END = re.compile(r"[.!?](?=\s)|\n\s*\n|\n\s*[*-]\s")
+
+
+def _mod_file(dotted: str):
+    """The file of module ``baselines_acktr.x.y`` (``.py`` or ``__init__.py``), or None."""
+    parts = dotted.split(".")
+    if parts[0] != "baselines_acktr":
+        return None
+    base = ROOT.joinpath(*parts)
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _mod_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _package_of(path: Path) -> str:
+    name = _mod_name(path)
+    return name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+
+
+def _relative(path: Path, level: int, rest: str = "") -> str:
+    base = _package_of(path).split(".")
+    base = base[:len(base) - level + 1]
+    return ".".join(base + ([rest] if rest else []))
+
+
+def _import_nodes(body):
+    for node in body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        elif isinstance(node, (ast.If, ast.Try, ast.With)):
+            parts = [node.body, getattr(node, "orelse", []), getattr(node, "finalbody", []),
+                     *[h.body for h in getattr(node, "handlers", [])]]
+            for part in parts:
+                yield from _import_nodes(part)
+
+
+@functools.cache
+def _imports(path: Path):
+    """``{bound name: (project module or None if from outside, imported name or None)}``."""
+    out = {}
+    for node in _import_nodes(ast.parse(path.read_text(encoding="utf-8")).body):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                project = a.name.startswith("baselines_acktr")
+                if a.asname:
+                    out[a.asname] = (a.name if project else None, None)
+                else:
+                    top = a.name.split(".")[0]
+                    out[top] = (top if project else None, None)
+            continue
+        src = _relative(path, node.level, node.module or "") if node.level else node.module or ""
+        for a in node.names:
+            out[a.asname or a.name] = (src if src.startswith("baselines_acktr") else None, a.name)
+    return out
+
+
+def _member_error(path: Path, cls: str, parts, strict=False):
+    """None if class ``cls`` of ``path`` (or a base) has ``parts[0]``; deeper parts unchecked.
+    Unless ``strict``, a class with a base from outside the package may have anything."""
+    members, bases = _module(path)[1][cls]
+    attr = parts[0]
+    if attr in members or any(_class_has(b, attr) for b in bases if b):
+        return None
+    if not strict and any(b and b != "object" and b not in _package_classes() for b in bases):
+        return None  # may come from a base outside the package
+    return f"class {cls} in {_rel(path)} has no {attr}"
+
+
+def _name_error(mod: str, parts, seen=frozenset()):
+    """None if ``mod`` is a module of the package and defines ``parts`` (``Name``,
+    ``Class.attr``, ``sub.Name`` of a package, or a re-exported import), else why not."""
+    path = _mod_file(mod)
+    if path is None:
+        return f"no module {mod}"
+    if not parts:
+        return None
+    head, rest = parts[0], list(parts[1:])
+    if path.name == "__init__.py" and _mod_file(f"{mod}.{head}"):
+        return _name_error(f"{mod}.{head}", rest, seen)
+    names, classes = _module(path)
+    if head in classes:
+        return _member_error(path, head, rest) if rest else None
+    if head in names:
+        return None  # a function or a value: its attributes are not checked
+    if head in _imports(path) and (mod, head) not in seen:
+        src, orig = _imports(path)[head]
+        if src is None:
+            return None  # from outside the package
+        return _name_error(src, ([orig] if orig else []) + rest, seen | {(mod, head)})
+    return f"{mod} defines no {head}"
+
+
+def _external(head: str, path: Path) -> bool:
+    """``head`` names something outside the package (an installed module, a builtin)."""
+    import builtins
+    if head in _imports(path) or head in _module(path)[0] or head == "baselines_acktr":
+        return False
+    if hasattr(builtins, head):
+        return True
+    try:
+        return importlib.util.find_spec(head) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _target_error(target: str, path: Path, scope):
+    """None if a role's target resolves from module ``path`` with enclosing classes ``scope``."""
+    target = target.strip()
+    if "<" in target and target.endswith(">"):
+        target = target[target.rindex("<") + 1:-1]
+    target = target.lstrip("~!").removesuffix("()")
+    if target.startswith("baselines_acktr."):
+        return _name_error("baselines_acktr", target.split(".")[1:])
+    local = target.lstrip(".")
+    parts = local.split(".")
+    if target.startswith("."):
+        why = _name_error(_relative(path, len(target) - len(local)), parts)
+        if why is None:
+            return None
+    else:
+        why = None
+    for cls in reversed(scope):
+        if _member_error(path, cls, parts, strict=True) is None:
+            return None
+    local_why = _name_error(_mod_name(path), parts)
+    if local_why is None or (why is None and _external(parts[0], path)):
+        return None
+    return why or local_why
+
+
+def _sentences(text: str):
+    """``[(start, end)]`` of the sentences (and list items) of a docstring."""
+    bounds = [0, *(m.end() for m in SENTENCE_END.finditer(text)), len(text)]
+    return list(zip(bounds, bounds[1:]))
+
+
+def _upstream(text: str, start: int, end: int) -> bool:
+    """The literal at ``start:end`` is in a sentence about OpenAI Baselines' files."""
+    for a, b in _sentences(text):
+        if a <= start < b:
+            return bool(UPSTREAM_WORDS.search(text[a:start] + " " + text[end:max(b, end)]))
+    return False
+
+
+def _path_error(body: str, text: str, start: int, end: int, path: Path):
+    m = DOC_PATH.fullmatch(body)
+    if m is None:
+        return None
+    p, name = m["path"], m["name"]
+    top = p.split("/")[0]
+    subpackages = {q.parent.name for q in PKG.glob("*/__init__.py")}
+    if not (p.endswith(".py") or top in PATH_ROOTS or (top in subpackages and "/" in p)):
+        return None  # a run folder's layout, ``n/a``, a TF scope ...
+    if top == "baselines" or _upstream(text, start, end):
+        return None
+    matches = [c for base in (ROOT, PKG) for c in base.glob(p.rstrip("/"))
+               if c.resolve().is_relative_to(ROOT)]
+    if not matches:
+        return f"no file or folder {p} (in the package or the repository)"
+    if name:
+        files = [c for c in matches if c.is_file()]
+        whys = [_defines(c, name) for c in files]
+        if not files or all(whys):
+            return whys[0] if whys else f"{p} is not a file"
+    return None
+
+
+def _literal_error(body: str, text: str, start: int, end: int, path: Path, local=frozenset()):
+    body = body.strip()
+    for m in RUN_MODULE.finditer(body):
+        mod = _mod_file(m["mod"])
+        if mod is None:
+            return f"no module {m['mod']}"
+        if mod.name == "__init__.py" and not (mod.parent / "__main__.py").exists():
+            return f"package {m['mod']} has no __main__"
+    if DOC_DOTTED.fullmatch(body):
+        return _name_error("baselines_acktr", body.removesuffix("()").split(".")[1:])
+    short = SHORT_DOTTED.fullmatch(body.removesuffix("()"))
+    if short and short["top"] in _package_modules() and short["top"] not in local \
+            and not body.endswith(".py") and not _upstream(text, start, end):
+        return _name_error("baselines_acktr", body.removesuffix("()").split("."))
+    return _path_error(body, text, start, end, path)
+
+
+def _variables(tree) -> frozenset:
+    """Names a module's code binds as variables or arguments: there ``envs.reset()`` is a
+    call on a variable, not the package's ``envs`` module."""
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    names.update(n.arg for n in ast.walk(tree) if isinstance(n, ast.arg))
+    return frozenset(names)
+
+
+def _docstrings(tree):
+    """``(first line, text, enclosing class names)`` of every docstring of a module."""
+    def visit(node, scope):
+        inner = scope + (node.name,) if isinstance(node, ast.ClassDef) else scope
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                yield body[0].value.lineno, body[0].value.value, inner
+        for child in ast.iter_child_nodes(node):
+            yield from visit(child, inner)
+    yield from visit(tree, ())
+
+
+def docstring_problems(path: Path, source: str | None = None):
+    """``file:line: reference: why`` for each reference of ``path``'s docstrings (or of
+    ``source`` read as that module) that names nothing."""
+    problems = []
+    tree = ast.parse(source if source is not None else path.read_text(encoding="utf-8"), filename=str(path))
+    local = _variables(tree)
+    for first, text, scope in _docstrings(tree):
+        found = []
+        for m in ROLE.finditer(text):
+            found.append((m, _target_error(m["target"], path, scope)))
+        blanked = ROLE.sub(lambda m: " " * len(m.group(0)), text)
+        for m in DOC_LITERAL.finditer(blanked):
+            found.append((m, _literal_error(m["body"], text, m.start(), m.end(), path, local)))
+        blanked = DOC_LITERAL.sub(lambda m: " " * len(m.group(0)), blanked)
+        for m in DOC_SINGLE.finditer(blanked):
+            found.append((m, _path_error(m["body"].strip(), text, m.start(), m.end(), path)))
+        for m, why in found:
+            if why:
+                line = first + text.count("\n", 0, m.start())
+                problems.append(f"{_rel(path)}:{line}: {m.group(0)}: {why}")
+    return problems
+
+
+DOC_MODULES = sorted(PKG.rglob("*.py"))
+
+
+def test_docstring_references_exist():
+    """Every reference in the package's docstrings (Sphinx roles, ``baselines_acktr.x``
+    literals, ``python -m``, file paths) names a module, name or file that exists."""
+    problems = [p for path in DOC_MODULES for p in docstring_problems(path)]
+    assert not problems, "\n".join(problems)
+
+
+def test_docstring_checker_catches_drift():
+    """Moved modules and names, a missing file and a missing method are flagged, as seen
+    from a real module; other libraries' names and Baselines' files are not."""
+    source = '''"""Stale: :class:`~baselines_acktr.checkpoints.Checkpointer`, ``cli.play``,
+:func:`.train_loop.reached_gone`, :func:`~baselines_acktr.common.signals.gone`,
+``baselines_acktr.common.nowhere``, ``common/nowhere.py``, `baselines_acktr/nowhere/`,
+``python -m baselines_acktr.common``, ``common/learner.py: Gone``.
+
+Fine: :class:`~baselines_acktr.common.checkpoints.Checkpointer`, :meth:`~.checkpoints.Checkpointer.restore`,
+:mod:`baselines_acktr.common.signals`, :func:`..episodes.play`, ``baselines_acktr.cli.train``,
+``common/checkpoints.py``, `baselines_acktr/acktr_cont/`, ``docs/``, :class:`Learner`,
+``tf.train.Checkpoint``, :class:`numpy.ndarray`, :exc:`KeyboardInterrupt`, ``monitor/``.
+Ports baselines ``common/running_mean_std.py``.
+"""
+
+
+class Learner:
+    """:meth:`fit`, :meth:`gone_method`."""
+'''
+    problems = docstring_problems(PKG / "common" / "learner.py", source)
+    flagged = " ".join(problems)
+    for name in ("baselines_acktr.checkpoints", "cli.play", "reached_gone", "signals.gone",
+                 "common.nowhere", "common/nowhere.py", "baselines_acktr/nowhere/",
+                 "python -m baselines_acktr.common", "Gone", "gone_method"):
+        assert name in flagged, (name, problems)
+    assert len(problems) == 10, problems
+    assert problems[0].startswith("baselines_acktr/common/learner.py:1: ")

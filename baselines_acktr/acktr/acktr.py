@@ -1,4 +1,5 @@
-"""ACKTR's model and training loop; ports baselines ``acktr/acktr.py``.
+"""ACKTR's model and ``learn()``; ports baselines ``acktr/acktr.py`` (the update loop
+itself is :mod:`baselines_acktr.common.train_loop`'s, shared with A2C).
 
 Paper section 3.1: the actor-critic objective
 ``pg_loss − ent_coef·entropy + vf_coef·vf_loss`` is minimised with K-FAC, whose

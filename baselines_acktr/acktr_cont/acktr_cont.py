@@ -47,7 +47,7 @@ def learn_cont(env_id: str, seed: int, num_timesteps: int = 1_000_000, logger=No
     more than ``num_timesteps`` steps were collected, counting a resumed
     learner's earlier steps) and returns the learner.
 
-    Per iteration the ``logger`` (:class:`~baselines_acktr.logger.Logger`,
+    Per iteration the ``logger`` (:class:`~baselines_acktr.common.logger.Logger`,
     stdout only if None) gets the branch's keys ``EVBefore, EVAfter, EpRewMean,
     EpRewSEM, EpLenMean, KL``, then ``stepsize`` (the one this update used),
     ``policy_loss`` (``surr``), ``vf_loss`` (before the last value step),
@@ -56,9 +56,9 @@ def learn_cont(env_id: str, seed: int, num_timesteps: int = 1_000_000, logger=No
     the branch's "Iteration" and "kl too high/low" lines go to the logger's stream.
 
     ``callback(locals_dict)`` runs once per iteration, after the update and
-    before the row is dumped (as baselines' ``callback()``), with this
-    function's locals: ``learner`` (its filter variables synced), ``i`` (the
-    iteration just done), ``timesteps_so_far``, ``kl``, ``paths``...; returning
+    before the row is dumped (as baselines' ``callback()``), with the locals of
+    the loop (:meth:`~.learner.ContLearner.fit`): ``learner`` (its filter variables
+    synced), ``i`` (the iteration just done), ``timesteps_so_far``, ``kl``, ``paths``...; returning
     ``False`` stops training after the row is written.  Raises
     ``FloatingPointError`` if a loss or the KL is not finite (nothing of that
     iteration is logged).  The eigen threads are stopped and the env is closed

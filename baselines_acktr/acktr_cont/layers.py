@@ -5,7 +5,7 @@ weights from ``common/tf_util.normc_initializer``, bias 0, weight-decay entries
 ``w → 3e-4``, ``b → 0``) and the log-std parameterisation of its
 ``acktr/policies.py`` (``std = exp(expand_dims(logstd, 0))``, tiled over the
 batch), as K-FAC layers that record what :class:`~baselines_acktr.kfac.KfacOptimizer`
-needs (see :mod:`baselines_acktr.layers`).
+needs (see :mod:`baselines_acktr.kfac.layers`).
 
 Blocks K-FAC builds from them, as baselines' op-name search did on that branch:
 

@@ -3,7 +3,7 @@ protocol all algorithms share): ACKTR's and A2C's models
 (:class:`~baselines_acktr.common.actor_critic.ActorCriticModel`) and the paper's
 continuous learner (:class:`~baselines_acktr.acktr_cont.ContLearner`).
 
-``cli.train`` and ``cli.play`` (and a sweep's trials) use only this, so a run
+``cli.train`` and ``episodes.play`` (and a sweep's trials) use only this, so a run
 folder, its checkpoints, resume, Ctrl-C and NaN handling and ``--play`` work the
 same for all three.
 """

@@ -61,7 +61,7 @@ def reached(epinfobuf, stop_reward):
 
 def train_loop(model, runner, total_timesteps, log_interval, logger, callback=None, progress=None,
                stop_reward=None):
-    """The update loop of baselines ``acktr.learn``: collect, train, log.
+    """The update loop of baselines ``acktr.learn`` / ``a2c.learn``: collect, train, log.
 
     Starts after ``model.updates_done`` (so a restored model continues its
     count) and runs to update ``total_timesteps // nbatch``.  ``callback(update,

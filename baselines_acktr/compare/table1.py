@@ -1,6 +1,6 @@
 """The paper's Table 1 side by side (``--table1``): per Atari game of the table, this
 project's ACKTR and A2C episode ``N`` (first game ``N`` whose games ``N..N+99`` have a mean
-return at the human level, :meth:`Run.episodes_to_level`), per seed and over seeds, next to
+return at the human level, :meth:`.runs.Run.episodes_to_level`), per seed and over seeds, next to
 the paper's ``N``, its 50M-timestep rewards and its A2C/ACKTR ratio; ``table1.md`` and
 ``table1.csv``.
 

@@ -380,7 +380,7 @@ def wrap_deepmind(env, episode_life=True, clip_rewards=True, frame_stack=False, 
     Atari): EpisodicLifeEnv, FireResetEnv if the game has a FIRE action,
     WarpFrame (84x84 gray), ScaledFloatFrame, ClipRewardEnv, FrameStack(4).
 
-    Defaults as baselines (no stacking).  :func:`make_atari_env` stacks with
+    Defaults as baselines (no stacking).  :func:`~.vec_env.make_atari_env` stacks with
     ``frame_stack_pad='zeros'``, reproducing the ``VecFrameStack(env, 4)`` that
     baselines' ``run.py`` put on ACKTR's Atari envs.
     """

@@ -45,7 +45,7 @@ class Monitor(gym.Wrapper):
     is ``# {"t_start": ..., "env_id": ...}``, then a csv header ``r,l,t`` and
     one row per episode, flushed at once.
 
-    Put it directly on the env returned by :func:`make_atari` (as baselines'
+    Put it directly on the env returned by :func:`~.atari_wrappers.make_atari` (as baselines'
     ``make_env``) so that it records whole games with unclipped rewards.
     Resetting before the episode ends is allowed (the unfinished episode is
     dropped), as ``make_env``'s ``allow_early_resets=True``; stepping after the

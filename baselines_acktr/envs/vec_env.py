@@ -2,7 +2,7 @@
 
 Ports the generic part of ``baselines/common/cmd_util.py`` (``make_vec_env``: one monitored env per rank,
 seeded ``seed + rank``, stepped in subprocesses).  Atari preprocessing is in
-:mod:`baselines_acktr.atari_wrappers`.
+:mod:`baselines_acktr.envs.atari_wrappers`.
 
 Vector envs use ``autoreset_mode=AutoresetMode.SAME_STEP``: as in baselines'
 VecEnvs, the observation returned on the step that ends an episode is already
@@ -305,7 +305,7 @@ def make_atari_env(
 
     Unknown ids and ids without ``NoFrameskip`` raise ValueError.
     ``max_episode_steps``, ``frame_cap`` and ``wrapper_kwargs`` are passed to
-    :func:`make_atari` and :func:`wrap_deepmind`.
+    :func:`~.atari_wrappers.make_atari` and :func:`~.atari_wrappers.wrap_deepmind`.
     """
     check_vec_args(num_env, vec)
     check_atari_id(env_id)

@@ -20,7 +20,7 @@ class RunningMeanStd(tf.Module):
     runs once per environment step, where a dozen eager TensorFlow reads and
     assigns cost more than the MuJoCo step itself.  The ``tf.Variable`` s that
     checkpoints carry are written by :meth:`before_save` and read back by
-    :meth:`after_restore`, which :class:`~baselines_acktr.checkpoints.Checkpointer`
+    :meth:`after_restore`, which :class:`~baselines_acktr.common.checkpoints.Checkpointer`
     calls around every write and read.
     """
 

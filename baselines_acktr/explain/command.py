@@ -29,9 +29,10 @@ def parser() -> Parser:
     return out
 
 
-def write_figures(folder) -> int:
-    """Draw every figure into ``folder`` (see :mod:`.figures`); 0 on success."""
+def write_figures(folder, explain) -> int:
+    """Draw every figure into ``folder`` (see :mod:`.figures`); 0 on success.  ``explain``:
+    :func:`.walkthrough.explain`."""
     from .figures import write_all
-    for path in write_all(folder):
+    for path in write_all(folder, explain):
         print(path)
     return 0

@@ -33,7 +33,6 @@ from ..kfac.layers import Capture, Conv2D
 from ..kfac.optimizer import KfacOptimizer
 from ..kfac.patches import extract
 from . import toy
-from .walkthrough import explain
 
 ROOT = Path(__file__).resolve().parents[2]
 PONG = ROOT / "docs" / "results" / "trust_region_pong" / "progress.csv"
@@ -41,8 +40,9 @@ ATARI_OBS, ATARI_ACTIONS = (84, 84, 4), 6          # Pong's action count
 BYTES = 4                                          # float32
 
 
-def fisher_block_data():
-    """Section 7 of the explain run as matrices: exact block, ``A ⊗ S``, their ``A`` and ``S``."""
+def fisher_block_data(explain):
+    """Section 7 of the explain run as matrices: exact block, ``A ⊗ S``, their ``A`` and ``S``;
+    ``explain`` is :func:`.walkthrough.explain` (passed in: the walkthrough imports this module's caller)."""
     _, walk = explain(0, 4)
     out = {}
     for name, case in zip(("batch", "repeated"), walk.fisher):
@@ -233,18 +233,18 @@ FIGURES = (("toy_natural_gradient", toy.summary, draw_toy), ("fisher_block", fis
            ("trust_region_pong", trust_region_data, draw_trust))
 
 
-def all_data():
-    return {name: data() for name, data, _ in FIGURES}
+def all_data(explain):
+    return {name: data(explain) if name == "fisher_block" else data() for name, data, _ in FIGURES}
 
 
-def write_all(folder):
+def write_all(folder, explain):
     """Draw every figure into ``folder`` and write ``figures.json``; returns the paths."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    data, paths = all_data(), []
+    data, paths = all_data(explain), []
     for name, _, draw in FIGURES:
         draw(plt, data[name], folder / f"{name}.png")
         plt.close("all")

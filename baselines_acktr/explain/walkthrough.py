@@ -389,7 +389,7 @@ def main(argv=None):
     if args.hidden > MAX_HIDDEN:
         parser.error(f"--hidden must be at most {MAX_HIDDEN}, got {args.hidden}")
     if args.figures is not None:
-        return command.write_figures(args.figures)
+        return command.write_figures(args.figures, explain)
     text, _ = explain(args.seed, args.hidden)
     print(text, end="")
     return 0

@@ -10,12 +10,12 @@ One step, in the order the parity recording fixed (``tests/data/parity/SEMANTICS
 ``docs/kfac_semantics.md``), as named stages:
 
 1. :meth:`~KfacOptimizer.update_stats` — ``global_step += 1``; this batch's
-   factor statistics folded into the running averages (:meth:`apply_stats`);
+   factor statistics folded into the running averages (:meth:`~KfacOptimizer.apply_stats`);
 2. :meth:`~KfacOptimizer.apply_updates`, with the counters read at its start:
 
    a. ``_refresh_eigens`` — decompose when due (else ``cold_step += 1``), or, with
       the eigen thread, count an install;
-   b. ``_direction`` — the preconditioned, rescaled ``u`` (:meth:`precondition`;
+   b. ``_direction`` — the preconditioned, rescaled ``u`` (:meth:`~KfacOptimizer.precondition`;
       the raw gradient while no decomposition exists yet);
    c. ``_kfac_update`` — the K-FAC momentum step once ``sgd_step ≥ cold_iter``;
    d. ``_cold_update`` — while ``sgd_step ≤ cold_iter``, momentum SGD on the
