@@ -14,7 +14,7 @@ import pytest
 from helpers import processes, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
-TRIALS = 8
+TRIALS = 6
 
 
 def workers_alive(pid):

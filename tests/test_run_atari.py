@@ -24,10 +24,10 @@ import run_atari  # noqa: E402
 
 @pytest.fixture(scope="module")
 def pong_run(tmp_path_factory):
-    """The issue's CI-sized run: 20000 timesteps with 4 envs."""
+    """A CI-sized run: 10000 timesteps with 4 envs (125 updates)."""
     log = tmp_path_factory.mktemp("pong")
-    status = run_atari.main(["--num_timesteps", "20000", "--num_env", "4", "--log_path", str(log),
-                             "--log_interval", "50", "--save_interval", "100"])
+    status = run_atari.main(["--num_timesteps", "10000", "--num_env", "4", "--log_path", str(log),
+                             "--log_interval", "25", "--save_interval", "50"])
     assert status == 0
     return log
 
@@ -35,8 +35,8 @@ def pong_run(tmp_path_factory):
 @pytest.mark.slow
 def test_training_leaves_logs_monitor_tensorboard_and_checkpoints(pong_run):
     progress = rows(pong_run / "progress.csv")
-    assert [int(r["nupdates"]) for r in progress] == [1, 50, 100, 150, 200, 250]
-    assert int(progress[-1]["total_timesteps"]) == 20000
+    assert [int(r["nupdates"]) for r in progress] == [1, 25, 50, 75, 100, 125]
+    assert int(progress[-1]["total_timesteps"]) == 10000
     monitors = sorted(glob.glob(str(pong_run / "monitor" / "*.monitor.csv")))
     assert len(monitors) == 4
     games = [r for m in monitors for r in csv.DictReader(open(m).readlines()[1:])]
@@ -46,7 +46,7 @@ def test_training_leaves_logs_monitor_tensorboard_and_checkpoints(pong_run):
     config = json.load(open(pong_run / "config.json"))
     assert config["env"] == "PongNoFrameskip-v4" and config["num_env"] == 4
     latest = (pong_run / "checkpoints" / "latest").read_text().strip()
-    assert latest == "checkpoint00250"
+    assert latest == "checkpoint00125"
     assert (pong_run / "checkpoints" / latest / "ckpt.index").exists()
 
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -58,17 +58,17 @@ def test_training_leaves_logs_monitor_tensorboard_and_checkpoints(pong_run):
 
 @pytest.mark.slow
 def test_resume_continues_the_timestep_count(pong_run):
-    status = run_atari.main(["--num_timesteps", "24000", "--num_env", "4", "--log_path",
-                             str(pong_run), "--log_interval", "50",
+    status = run_atari.main(["--num_timesteps", "12000", "--num_env", "4", "--log_path",
+                             str(pong_run), "--log_interval", "25",
                              "--load_path", str(pong_run / "checkpoints")])
     assert status == 0
     progress = rows(pong_run / "progress.csv")
-    assert [int(r["nupdates"]) for r in progress][-2:] == [250, 300]
-    assert int(progress[-1]["total_timesteps"]) == 24000
+    assert [int(r["nupdates"]) for r in progress][-2:] == [125, 150]
+    assert int(progress[-1]["total_timesteps"]) == 12000
     # earlier monitor files are kept; the resumed part writes its own
     assert len(glob.glob(str(pong_run / "monitor" / "*.monitor.csv"))) == 4
-    assert len(glob.glob(str(pong_run / "monitor" / "resume-u00250" / "*.monitor.csv"))) == 4
-    assert (pong_run / "checkpoints" / "latest").read_text().strip() == "checkpoint00300"
+    assert len(glob.glob(str(pong_run / "monitor" / "resume-u00125" / "*.monitor.csv"))) == 4
+    assert (pong_run / "checkpoints" / "latest").read_text().strip() == "checkpoint00150"
 
 
 @pytest.mark.slow

@@ -68,8 +68,9 @@ def test_a_grid_crossed_with_seeds_gives_one_run_folder_each(tmp_path):
         assert config["timesteps_per_batch"] == 500
     assert "4 of 4 trials finished" in out.stdout
     assert compare.main([str(tmp_path / "g"), "--out", str(tmp_path / "cmp")]) == 0
-    table = rows(tmp_path / "cmp" / "comparison.csv")
-    assert sorted(r["n_runs"] for r in table) == ["2", "2"]  # two settings, two seeds each
+    table = rows(tmp_path / "cmp" / "sensitivity.csv")  # two settings, two seeds each
+    assert [(r["setting"], r["n_runs"], r["seeds"]) for r in table] == [
+        ("desired_kl=0.001", "2", "0, 1"), ("desired_kl=0.004", "2", "0, 1")]
 
 
 @pytest.mark.slow
@@ -85,8 +86,9 @@ def test_random_search_with_asha_finishes_and_says_what_it_stopped(tmp_path):
     assert len(lines) == 3
     for line, run in zip(sorted(lines), runs):
         status = json.loads((run / "status.json").read_text())
-        if "stopped early by ASHA" in line:
+        if "stopped early by ASHA" in line:  # its run saved and stopped on the SIGTERM
             assert status["state"] == "interrupted" and status["timesteps"] < 3000
+            assert not run_process(run)
         else:
             assert ": finished," in line and status["state"] == "finished"
     assert "3 of 3 trials finished or stopped early" in out.stdout

@@ -204,6 +204,15 @@ def _init_ray(address):
         fail(PROG, f"cannot reach Ray at --address {address}: {first}")
 
 
+def _wait_for_status(run_dir, timeout=120.0):
+    """Wait until a stopped trial's run has written ``status.json`` (it saves first)."""
+    import time
+
+    end = time.time() + timeout
+    while read_status(run_dir) is None and time.time() < end:
+        time.sleep(0.5)
+
+
 def _scheduler(args):
     """``--scheduler asha``: Tune's ASHA on ``score`` (eprewmean) over timesteps."""
     if args.scheduler != "asha":
@@ -281,10 +290,13 @@ def main(argv=None):
     for r in results:
         trial = resolve(r.config)
         m = r.metrics or {}
+        early = args.scheduler == "asha" and r.error is None and \
+            int(m.get("timesteps", stop) or 0) < stop
+        if early:  # the scheduler ended the trial; its run saves and stops on its SIGTERM
+            _wait_for_status(trial["run_dir"])
         status = read_status(trial["run_dir"]) or {}
         state = "error" if r.error is not None else status.get("state", "not finished")
-        if args.scheduler == "asha" and state == "interrupted" and status.get(
-                "timesteps", stop) < stop:
+        if early and state in ("interrupted", "not finished"):
             state = "stopped early by ASHA"
         finished += state in ("finished", "stopped early by ASHA")
         print(f"{trial['name']}: {state}, {int(m.get('timesteps', 0) or 0)} timesteps, "
