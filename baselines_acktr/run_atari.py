@@ -54,14 +54,15 @@ def script():
     cli.run_script(PROG, lambda: _main(sys.argv[1:]))
 
 
-def _main(argv):
-    args = parse(argv)
+def make_builder(args):
+    """``build(total=num_timesteps)``: a fresh model of the run ``args`` describes (its env's
+    action count and observation shape read from one probe env); one line, exit 2, for an
+    env this cannot train."""
     from . import envs
     from .envs import atari_wrappers
     from .common.policies import Policy
 
     hp = args.hparams
-    num_env = hp.num_env
     try:
         envs.check_atari_id(args.env)
         probe = atari_wrappers.wrap_deepmind(atari_wrappers.make_atari(args.env), frame_stack=True)
@@ -70,14 +71,25 @@ def _main(argv):
     nact = int(probe.action_space.n)
     obs_shape = probe.observation_space.shape
     probe.close()
-    config = cli.run_record(args, episode_frames=args.episode_frames,
-                            env_backend=args.env_backend)
 
     def build(total=args.num_timesteps):
         policy = Policy(obs_shape, ("discrete", nact), network=hp.network,
                         value_network=hp.value_network, seed=args.seed)
         return cli.build_model(policy, hp, total, args.seed,
                                log_kl=args.log_kl and args.alg == "acktr")
+
+    return build
+
+
+def _main(argv):
+    args = parse(argv)
+    from . import envs
+    from .envs import atari_wrappers
+
+    num_env = args.hparams.num_env
+    build = make_builder(args)
+    config = cli.run_record(args, episode_frames=args.episode_frames,
+                            env_backend=args.env_backend)
 
     if args.play:
         def make_play_env():

@@ -139,13 +139,18 @@ def run_paper(args, obs_shape, nact):
     config = cli.run_record(args, network="mlp")
 
     def build():
+        # the ablation fields (issue 21); the cold-start ones belong to the policy's K-FAC,
+        # and 'linear' decays over --num_timesteps (not --stop_timesteps), as master's lr
+        policy_kfac = dict(hp.policy_kfac_options(), cold_lr_ratio=hp.cold_lr_ratio,
+                           max_grad_norm=hp.max_grad_norm)
         return ContLearner(obs_shape[0], nact, seed=args.seed, is_async=hp.is_async,
                            wait_first_eigen=hp.wait_first_eigen, eigen_backend=hp.eigen_backend,
-                           policy_kfac_options=hp.policy_kfac_options(),
+                           policy_kfac_options=policy_kfac,
                            vf_kfac_options=hp.vf_kfac_options(), gamma=hp.gamma, lam=hp.lam,
                            timesteps_per_batch=hp.timesteps_per_batch,
                            desired_kl=hp.desired_kl, stepsize=hp.stepsize,
-                           vf_fit_iters=hp.vf_fit_iters)
+                           vf_fit_iters=hp.vf_fit_iters, stepsize_horizon=args.num_timesteps,
+                           **hp.ablation_options())
 
     if args.play:
         def make_play_env():  # rendered in a subprocess, as for the master variant

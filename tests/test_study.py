@@ -52,6 +52,20 @@ def test_grid_values_are_typed_and_checked_as_the_config_does():
     assert args.sample == {"lr": ("loguniform", [0.05, 0.5])}
 
 
+def test_a_trial_s_name_flags_and_folder_carry_its_values():
+    from baselines_acktr.sweep.trial import resolve
+
+    base = dict(prefix="Hopper-v5-acktr-paper", seed=1, runs_dir="/s/runs", extra_args=["--x"],
+                varied=["desired_kl", "lam"])
+    trial = resolve({"trial": base, "desired_kl": 0.001, "lam": 0.95, "other": 3})
+    assert trial["name"] == "Hopper-v5-acktr-paper-desired_kl0.001-lam0.95-seed1"
+    assert trial["run_dir"] == "/s/runs/Hopper-v5-acktr-paper-desired_kl0.001-lam0.95-seed1"
+    assert trial["extra_args"] == ["--x", "--desired_kl", "0.001", "--lam", "0.95"]
+    # a sweep written before studies existed resumes with its own names
+    old = dict(name="Pong-a2c-seed0", run_dir="/s/runs/Pong-a2c-seed0", extra_args=[])
+    assert resolve({"trial": old})["run_dir"] == "/s/runs/Pong-a2c-seed0"
+
+
 @pytest.mark.slow
 def test_a_grid_crossed_with_seeds_gives_one_run_folder_each(tmp_path):
     from baselines_acktr import compare

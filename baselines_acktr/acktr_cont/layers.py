@@ -22,9 +22,11 @@ Blocks K-FAC builds from them, as baselines' op-name search did on that branch:
 import numpy as np
 import tensorflow as tf
 
+from ..common.policies import ortho_init
 from ..kfac.layers import Dense
 
 WEIGHT_DECAY_FC = 3e-4  # baselines old_acktr_cont acktr/utils.dense: weight_decay_fc
+INITS = ("normc", "ortho")
 
 
 def normc_init(shape, std, rng):
@@ -44,22 +46,32 @@ class NormcDense(Dense):
     branch's ``acktr/utils.dense`` (variables ``<name>/w`` and ``<name>/b``).
 
     ``weight_decay_dict``: if given, receives baselines' entries
-    ``'<name>/w' → 3e-4`` and ``'<name>/b' → 0.0`` (keyed by variable name,
+    ``'<name>/w' → weight_decay`` and ``'<name>/b' → 0.0`` (keyed by variable name,
     which ``KfacOptimizer`` accepts and ``tf.train.Checkpoint`` can track).
+
+    Ablation switches (defaults: the branch): ``weight_decay`` (the branch's
+    3e-4; baselines master passes no ``weight_decay_dict``, i.e. 0) and
+    ``init='ortho'``: ``W`` orthogonal with gain ``gain`` instead, as baselines
+    master's ``a2c.utils.fc`` (:func:`~baselines_acktr.common.policies.ortho_init`, drawn
+    from the same ``rng``).
     """
 
-    def __init__(self, name, nin, nout, rng, std=1.0, weight_decay_dict=None):
-        super().__init__(name, normc_init((nin, nout), std, rng), np.zeros([nout], np.float32),
-                         "bias_add")
-        self.weight_decay = WEIGHT_DECAY_FC
+    def __init__(self, name, nin, nout, rng, std=1.0, weight_decay_dict=None,
+                 weight_decay=WEIGHT_DECAY_FC, init="normc", gain=1.0):
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        w = normc_init((nin, nout), std, rng) if init == "normc" else \
+            ortho_init((nin, nout), gain, rng)
+        super().__init__(name, w, np.zeros([nout], np.float32), "bias_add")
+        self.weight_decay = weight_decay
         if weight_decay_dict is not None:
-            weight_decay_dict[f"{name}/w"] = WEIGHT_DECAY_FC
+            weight_decay_dict[f"{name}/w"] = weight_decay
             weight_decay_dict[f"{name}/b"] = 0.0
 
     def weight_decay_loss(self):
-        """``3e-4 · l2_loss(W)`` (``Σ W² / 2``): the term ``dense`` adds to the
+        """``weight_decay · l2_loss(W)`` (``Σ W² / 2``): the term ``dense`` adds to the
         ``<scope>_losses`` collection."""
-        return tf.nn.l2_loss(self.w) * WEIGHT_DECAY_FC
+        return tf.nn.l2_loss(self.w) * self.weight_decay
 
 
 class ExpLogStd(tf.Module):

@@ -18,7 +18,8 @@ from ..common.math_util import safemean
 from ..common.train_loop import reached
 from ..kfac.optimizer import KfacOptimizer
 from .policies import GaussianMlpPolicy
-from .rollouts import path_advantages, rollout, standardize
+from .layers import WEIGHT_DECAY_FC
+from .rollouts import ReturnNormalizer, path_advantages, rollout, standardize
 from .value_functions import FIT_ITERS, NeuralNetValueFunction, pathlength
 
 INITIAL_STEPSIZE = 0.03  # the branch's stepsize variable
@@ -31,6 +32,7 @@ STEPSIZE_FACTOR = 1.5
 POLICY_KFAC_OPTIONS = dict(momentum=0.9, kfac_update=2, epsilon=1e-2, stats_decay=0.99,
                            is_async=True, cold_iter=1, max_grad_norm=None)
 COLD_LR_RATIO = 1 - 0.9
+STEPSIZE_RULES = ("adaptive", "constant", "linear")
 
 
 class StepsizeKfacOptimizer(KfacOptimizer):
@@ -111,6 +113,18 @@ class ContLearner(tf.Module):
     ``timesteps_per_batch``, ``desired_kl``: the branch's ``learn`` arguments;
     ``stepsize`` the step size's start and ``vf_fit_iters`` the value steps per
     iteration (the branch's constants; :class:`~baselines_acktr.common.configs.ContConfig`).
+
+    Ablation switches toward baselines master's continuous ACKTR (issue 21; the
+    defaults replay the branch, and ``ContConfig`` documents each): ``ent_coef``,
+    ``policy_prev_obs``, ``logstd_block`` (:class:`.policies.GaussianMlpPolicy`);
+    ``vf_features``, ``vf_activation`` (:class:`.value_functions.NeuralNetValueFunction`);
+    ``weight_decay`` and ``init`` (both networks); ``standardize_adv``;
+    ``reward_norm`` (:class:`.rollouts.ReturnNormalizer`); ``stepsize_rule``:
+    ``'adaptive'`` (the branch), ``'constant'`` (``stepsize`` throughout) or
+    ``'linear'`` (master's ``Scheduler(lr, total_timesteps, 'linear')`` as its
+    ``train`` reads it: ``stepsize·(1 − (t − 1)/stepsize_horizon)`` with ``t`` the
+    timesteps collected including this batch, not below 0; ``stepsize_horizon``
+    None: ``fit``'s ``total_timesteps``).
     """
 
     def __init__(self, ob_dim: int, ac_dim: int, seed: int = 0, is_async: bool = True,
@@ -118,21 +132,35 @@ class ContLearner(tf.Module):
                  policy_kfac_options: dict | None = None, vf_kfac_options: dict | None = None,
                  gamma: float = 0.99, lam: float = 0.97, timesteps_per_batch: int = 2500,
                  desired_kl: float = 0.002, stepsize: float = INITIAL_STEPSIZE,
-                 vf_fit_iters: int = FIT_ITERS):
+                 vf_fit_iters: int = FIT_ITERS, ent_coef: float = 0.0,
+                 standardize_adv: bool = True, policy_prev_obs: bool = True,
+                 logstd_block: str = "batch", vf_features: str = "paper",
+                 vf_activation: str = "elu", weight_decay: float = WEIGHT_DECAY_FC,
+                 init: str = "normc", stepsize_rule: str = "adaptive",
+                 stepsize_horizon: int | None = None, reward_norm: bool = False):
         super().__init__(name="acktr_cont")
         if timesteps_per_batch <= 0:
             raise ValueError(f"timesteps_per_batch must be > 0, got {timesteps_per_batch}")
+        if stepsize_rule not in STEPSIZE_RULES:
+            raise ValueError(f"stepsize_rule must be one of {STEPSIZE_RULES}, got {stepsize_rule!r}")
         self.ob_dim, self.ac_dim = int(ob_dim), int(ac_dim)
         self.gamma, self.lam = gamma, lam
         self.timesteps_per_batch, self.desired_kl = int(timesteps_per_batch), desired_kl
+        self.standardize_adv, self.stepsize_rule = bool(standardize_adv), stepsize_rule
+        self.initial_stepsize, self.stepsize_horizon = float(stepsize), stepsize_horizon
+        self.ret_norm = ReturnNormalizer(gamma) if reward_norm else None
         rng = np.random.RandomState(seed)
         sample_rng, noise_rng = tf.random.Generator.from_seed(seed).split(2)
         self.vf = NeuralNetValueFunction(ob_dim, ac_dim, rng, seed=seed, is_async=is_async,
                                          wait_first_eigen=wait_first_eigen,
                                          eigen_backend=eigen_backend, eigen_nice=eigen_nice,
                                          kfac_options=vf_kfac_options, noise_rng=noise_rng,
-                                         fit_iters=vf_fit_iters)
-        self.policy = GaussianMlpPolicy(ob_dim, ac_dim, rng, sample_rng)
+                                         fit_iters=vf_fit_iters, activation=vf_activation,
+                                         features=vf_features, weight_decay=weight_decay,
+                                         init=init)
+        self.policy = GaussianMlpPolicy(ob_dim, ac_dim, rng, sample_rng, ent_coef=ent_coef,
+                                        prev_obs=policy_prev_obs, weight_decay=weight_decay,
+                                        init=init, logstd_block=logstd_block)
         self.obfilter = ZFilter((self.ob_dim,))
         self.stepsize = tf.Variable(np.float32(stepsize), trainable=False, name="stepsize")
         self.progress = tf.Variable([0, 0], dtype=tf.int64, trainable=False, name="progress")
@@ -171,8 +199,11 @@ class ContLearner(tf.Module):
 
     def trackables(self):
         """What a checkpoint holds (the filter's variables are current after every iteration)."""
-        return dict(policy=self.policy, vf=self.vf, policy_optim=self.policy_optim,
-                    obfilter=self.obfilter, stepsize=self.stepsize, progress=self.progress)
+        out = dict(policy=self.policy, vf=self.vf, policy_optim=self.policy_optim,
+                   obfilter=self.obfilter, stepsize=self.stepsize, progress=self.progress)
+        if self.ret_norm is not None:  # only with reward_norm: the default's content is 0.1's
+            out["ret_rms"] = self.ret_norm.rms
+        return out
 
     def restore_progress(self):
         """After a restore: the filter's running statistics from its variables."""
@@ -214,6 +245,7 @@ class ContLearner(tf.Module):
         start_timesteps, tstart = timesteps_so_far, time.time()
         epinfobuf = deque(maxlen=100)
         reset_seed = seed
+        self._horizon = self.stepsize_horizon or total_timesteps
         while timesteps_so_far <= total_timesteps:
             _log(logger, f"********** Iteration {i} ************")
             paths, n = [], 0
@@ -225,7 +257,7 @@ class ContLearner(tf.Module):
                     epinfobuf.append(path["episode"])
                 n += pathlength(path)
             timesteps_so_far += n
-            kl, surr, vf_info, stepsize, message = self._iteration(paths, i)
+            kl, surr, vf_info, stepsize, message = self._iteration(paths, i, timesteps_so_far)
             _log(logger, message)
             self.progress.assign([i + 1, timesteps_so_far])
             obfilter.sync_to_variables()
@@ -246,12 +278,18 @@ class ContLearner(tf.Module):
                 break
         return i
 
-    def _iteration(self, paths, i):
+    def _iteration(self, paths, i, timesteps=None):
         """Value fit, one policy step, the step-size rule; ``(kl, surr, vf_info, stepsize,
-        message)`` with the step size this update used and the rule's message."""
+        message)`` with the step size this update used and the rule's message.
+        ``timesteps``: collected so far, this batch included (the ``'linear'`` rule)."""
+        if self.stepsize_rule == "linear":
+            horizon = getattr(self, "_horizon", None) or self.stepsize_horizon
+            self.stepsize.assign(np.float32(self.initial_stepsize * max(
+                0.0, 1.0 - (timesteps - 1) / horizon)))
         vtargs, advs = [], []
         for path, vpred in zip(paths, self.vf.predict_paths(paths)):
-            vtarg, adv = path_advantages(path["reward"], vpred, path["terminated"], self.gamma,
+            rewards = path["reward"] if self.ret_norm is None else self.ret_norm(path["reward"])
+            vtarg, adv = path_advantages(rewards, vpred, path["terminated"], self.gamma,
                                          self.lam)
             vtargs.append(vtarg)
             advs.append(adv)
@@ -262,15 +300,19 @@ class ContLearner(tf.Module):
         ob_no = np.concatenate([path["observation"] for path in paths])
         action_na = np.concatenate([path["action"] for path in paths])
         oldac_dist = np.concatenate([path["action_dist"] for path in paths])
-        standardized_adv_n = standardize(np.concatenate(advs))
+        adv_n = np.concatenate(advs)
+        standardized_adv_n = standardize(adv_n) if self.standardize_adv else adv_n
         stepsize = float(self.stepsize.numpy())
         surr = self.update_policy(ob_no, action_na, standardized_adv_n)
         kl = self.policy.compute_kl(ob_no, oldac_dist)
         if not (np.isfinite(surr) and np.isfinite(kl)):
             raise FloatingPointError(f"acktr_cont: non-finite policy loss {surr} or KL {kl} at "
                                      f"iteration {i} (stepsize {stepsize})")
-        new_stepsize, message = adjust_stepsize(stepsize, kl, self.desired_kl)
-        self.stepsize.assign(new_stepsize)
+        if self.stepsize_rule == "adaptive":
+            new_stepsize, message = adjust_stepsize(stepsize, kl, self.desired_kl)
+            self.stepsize.assign(new_stepsize)
+        else:
+            message = f"stepsize {self.stepsize_rule}"
         return kl, surr, vf_info, stepsize, message
 
 

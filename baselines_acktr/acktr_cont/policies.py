@@ -29,7 +29,8 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from ..common.distributions import stateless_seed
-from .layers import ExpLogStd, NormcDense
+from ..kfac.layers import LogStd
+from .layers import WEIGHT_DECAY_FC, ExpLogStd, NormcDense
 
 tfd = tfp.distributions
 
@@ -54,16 +55,35 @@ class GaussianMlpPolicy(tf.Module):
     ``wd_dict`` maps variable names to baselines' weight-decay coefficients;
     ``kfac_layers`` are the layers K-FAC builds blocks for; ``params`` are the
     trainable variables in baselines' creation order.
+
+    Ablation switches toward baselines master (defaults: the branch; issue 21):
+    ``ent_coef`` (master 0.01: the entropy bonus of master's ``acktr.Model``);
+    ``prev_obs=False`` (master's ``Policy`` reads the observation only: the input
+    stays ``[obs, prev_obs]`` for the value function, the first layer reads its
+    first half); ``weight_decay`` (master 0: no damping entries); ``init='ortho'``
+    (master's ``a2c.utils.fc``: gains √2, √2, 0.01); ``logstd_block='per_sample'``
+    (master's ``0·μ + logstd`` from :class:`~baselines_acktr.kfac.layers.LogStd`,
+    shape ``[1, nact]``; parameterisation and K-FAC block cannot be separated: the
+    block is taken at the tensor the parameterisation creates).
     """
 
-    def __init__(self, ob_dim, ac_dim, rng, sample_rng, name="pi"):
+    def __init__(self, ob_dim, ac_dim, rng, sample_rng, name="pi", ent_coef=0.0,
+                 prev_obs=True, weight_decay=WEIGHT_DECAY_FC, init="normc",
+                 logstd_block="batch"):
         super().__init__(name=name)
         self.ob_dim, self.ac_dim = int(ob_dim), int(ac_dim)
+        self.ent_coef, self.prev_obs = float(ent_coef), bool(prev_obs)
+        self.in_dim = 2 * self.ob_dim if self.prev_obs else self.ob_dim
         self.wd_dict = {}
-        self.h1 = NormcDense(f"{name}/h1", 2 * self.ob_dim, HIDDEN, rng, 1.0, self.wd_dict)
-        self.h2 = NormcDense(f"{name}/h2", HIDDEN, HIDDEN, rng, 1.0, self.wd_dict)
-        self.mean = NormcDense(f"{name}/mean", HIDDEN, self.ac_dim, rng, 0.1, self.wd_dict)
-        self.logstd = ExpLogStd(f"{name}/logstd", self.ac_dim)
+        dense = dict(weight_decay_dict=self.wd_dict, weight_decay=weight_decay, init=init)
+        self.h1 = NormcDense(f"{name}/h1", self.in_dim, HIDDEN, rng, 1.0, gain=np.sqrt(2), **dense)
+        self.h2 = NormcDense(f"{name}/h2", HIDDEN, HIDDEN, rng, 1.0, gain=np.sqrt(2), **dense)
+        self.mean = NormcDense(f"{name}/mean", HIDDEN, self.ac_dim, rng, 0.1, gain=0.01, **dense)
+        if logstd_block not in ("batch", "per_sample"):
+            raise ValueError(f"logstd_block must be 'batch' or 'per_sample', got {logstd_block!r}")
+        self.logstd_block = logstd_block
+        self.logstd = ExpLogStd(f"{name}/logstd", self.ac_dim) if logstd_block == "batch" \
+            else LogStd(f"{name}/logstd", self.ac_dim)
         self.kfac_layers = [self.h1, self.h2, self.mean, self.logstd]
         self.params = [v for layer in self.kfac_layers for v in layer.params]
         self.sample_rng = sample_rng
@@ -73,10 +93,15 @@ class GaussianMlpPolicy(tf.Module):
         self._kl = tf.function(self._kl_impl, input_signature=[ob_spec, dist_spec])
 
     def mean_std(self, ob_no, capture=None):
-        """``(mean_na, std_na)``, each ``[B, nact]``."""
+        """``(mean_na, std_na)``, each ``[B, nact]``; ``ob_no`` is ``[obs, prev_obs]``
+        (``prev_obs=False``: only its first ``ob_dim`` columns are read)."""
+        if not self.prev_obs:
+            ob_no = ob_no[:, :self.ob_dim]
         h1 = tf.tanh(self.h1(ob_no, capture))
         h2 = tf.tanh(self.h2(h1, capture))
         mean_na = self.mean(h2, capture)
+        if self.logstd_block == "per_sample":
+            return mean_na, tf.exp(self.logstd(mean_na, capture))
         std_na = self.logstd(tf.shape(mean_na)[0], capture)
         return mean_na, std_na
 
@@ -98,9 +123,14 @@ class GaussianMlpPolicy(tf.Module):
 
     def losses(self, ob_no, ac_na, adv_n, capture=None):
         """``(surr, surr_sampled)``: ``−mean(adv · logp(a))`` and the sampled
-        Fisher loss ``−mean(logp(a))`` at the actions taken."""
-        logprob_n = self.logprob(self.ac_dist(ob_no, capture), ac_na)
+        Fisher loss ``−mean(logp(a))`` at the actions taken.  With ``ent_coef``
+        (ablation; master's ``acktr.Model``): ``surr − ent_coef · mean(entropy)``,
+        the Fisher loss unchanged (as master's ``pg_fisher_loss``)."""
+        ac_dist = self.ac_dist(ob_no, capture)
+        logprob_n = self.logprob(ac_dist, ac_na)
         surr = -tf.reduce_mean(adv_n * logprob_n)
+        if self.ent_coef:  # a Python branch: the default graph stays the branch's
+            surr = surr - self.ent_coef * tf.reduce_mean(self.distribution(ac_dist).entropy())
         surr_sampled = -tf.reduce_mean(logprob_n)
         return surr, surr_sampled
 

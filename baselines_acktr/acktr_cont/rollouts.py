@@ -80,3 +80,32 @@ def rollout(env, policy, max_pathlength, obfilter=None, seed=None, update_filter
     return {"observation": np.array(obs), "terminated": terminated,
             "reward": np.array(rewards), "action": np.array(acs),
             "action_dist": np.array(ac_dists), "logp": np.array(logps), "episode": episode}
+
+
+class ReturnNormalizer:
+    """Ablation switch ``reward_norm`` (issue 21): the return half of baselines master's
+    ``common/vec_env/vec_normalize.VecNormalize`` (``ret=True``, one env), which the
+    branch does not have, applied to each path's rewards in the order they were collected.
+
+    Per step: ``ret ← γ·ret + r``; the running variance of ``ret`` is updated with it
+    (:class:`~baselines_acktr.envs.vec_normalize.RunningMeanStd`, as master's); the
+    reward becomes ``clip(r / √(var + 1e-8), ±10)``; ``ret`` restarts at 0 with every
+    path (every path is one episode, and master zeroes ``ret`` at ``done``).  Only the
+    value targets and advantages see the scaled rewards: the ``Monitor`` and the logged
+    returns keep the raw ones, as master's ``Monitor`` sits below ``VecNormalize``.
+    ``rms`` is checkpointed (``ret_rms``).
+    """
+
+    def __init__(self, gamma, clip=10.0, epsilon=1e-8):
+        from ..envs.vec_normalize import RunningMeanStd
+
+        self.rms = RunningMeanStd((), name="ret_rms")
+        self.gamma, self.clip, self.epsilon = gamma, clip, epsilon
+
+    def __call__(self, rewards):
+        out, ret = np.empty(len(rewards), np.float64), 0.0
+        for t, r in enumerate(np.asarray(rewards, np.float64)):
+            ret = ret * self.gamma + r
+            self.rms.update(np.array([ret]))
+            out[t] = np.clip(r / np.sqrt(self.rms.var + self.epsilon), -self.clip, self.clip)
+        return out

@@ -24,9 +24,11 @@ import tensorflow as tf
 from ..common.kfac_step import KfacTrainStep
 from ..common.math_util import explained_variance
 from ..kfac.optimizer import KfacOptimizer
-from .layers import NormcDense
+from .layers import WEIGHT_DECAY_FC, NormcDense
 
 HIDDEN = 64
+ACTIVATIONS = {"elu": tf.nn.elu, "tanh": tf.tanh}
+VF_FEATURES = ("paper", "obs")
 FIT_ITERS = 25  # baselines: for _ in range(25): self.do_update(X, y)
 
 # The branch's NeuralNetValueFunction K-FAC settings (kfac_options overrides them).
@@ -52,19 +54,32 @@ class NeuralNetValueFunction(tf.Module):
     eigen-decompositions in a background thread (baselines ``async_=1``), started
     at the first update; :meth:`close` stops it.  ``wait_first_eigen``,
     ``eigen_backend``, ``eigen_nice`` (``nice``): see :meth:`KfacOptimizer.start_async`.
+
+    Ablation switches toward baselines master's copy value network (defaults: the
+    branch; issue 21): ``features='obs'`` (master's ``Policy`` value trunk reads the
+    normalised observation only: no ``prev_obs``, action distribution, ``t/10`` or
+    constant); ``activation='tanh'`` (master's copy of the tanh policy trunk);
+    ``weight_decay`` (master 0: neither damping entries nor the L2 term, both of
+    which the branch's ``dense`` derives from its one ``weight_decay_fc``);
+    ``init='ortho'`` (master's ``a2c.utils.fc``: gains √2, √2 and 1.0).
     """
 
     def __init__(self, ob_dim, ac_dim, rng, seed=0, is_async=True, wait_first_eigen=True,
                  eigen_backend="auto", eigen_nice=0, kfac_options=None, noise_rng=None,
-                 name="vf", fit_iters=FIT_ITERS):
+                 name="vf", fit_iters=FIT_ITERS, activation="elu", features="paper",
+                 weight_decay=WEIGHT_DECAY_FC, init="normc"):
         super().__init__(name=name)
         self.ob_dim, self.ac_dim = int(ob_dim), int(ac_dim)
         self.fit_iters = int(fit_iters)
-        self.nin = 2 * self.ob_dim + 2 * self.ac_dim + 2
+        if features not in VF_FEATURES:
+            raise ValueError(f"features must be one of {VF_FEATURES}, got {features!r}")
+        self.features, self.activation = features, ACTIVATIONS[activation]
+        self.nin = 2 * self.ob_dim + 2 * self.ac_dim + 2 if features == "paper" else self.ob_dim
         self.wd_dict = {}
-        self.h1 = NormcDense(f"{name}/h1", self.nin, HIDDEN, rng, 1.0, self.wd_dict)
-        self.h2 = NormcDense(f"{name}/h2", HIDDEN, HIDDEN, rng, 1.0, self.wd_dict)
-        self.hfinal = NormcDense(f"{name}/hfinal", HIDDEN, 1, rng, 1.0, self.wd_dict)
+        dense = dict(weight_decay_dict=self.wd_dict, weight_decay=weight_decay, init=init)
+        self.h1 = NormcDense(f"{name}/h1", self.nin, HIDDEN, rng, 1.0, gain=np.sqrt(2), **dense)
+        self.h2 = NormcDense(f"{name}/h2", HIDDEN, HIDDEN, rng, 1.0, gain=np.sqrt(2), **dense)
+        self.hfinal = NormcDense(f"{name}/hfinal", HIDDEN, 1, rng, 1.0, gain=1.0, **dense)
         self.kfac_layers = [self.h1, self.h2, self.hfinal]
         self.params = [v for layer in self.kfac_layers for v in layer.params]
         self.noise_rng = noise_rng if noise_rng is not None else tf.random.Generator.from_seed(seed)
@@ -85,12 +100,12 @@ class NeuralNetValueFunction(tf.Module):
     # ------------------------------------------------------------ network
     def forward(self, X, capture=None):
         """``vpred_n`` (``[B]``) of a feature batch."""
-        h1 = tf.nn.elu(self.h1(X, capture))
-        h2 = tf.nn.elu(self.h2(h1, capture))
+        h1 = self.activation(self.h1(X, capture))
+        h2 = self.activation(self.h2(h1, capture))
         return self.hfinal(h2, capture)[:, 0]
 
     def weight_decay_loss(self):
-        """``tf.add_n`` of the ``vf_losses`` collection: ``Σ 3e-4 · l2_loss(W)``."""
+        """``tf.add_n`` of the ``vf_losses`` collection: ``Σ weight_decay · l2_loss(W)``."""
         return tf.add_n([layer.weight_decay_loss() for layer in self.kfac_layers])
 
     def losses(self, X, vtarg_n, noise, capture=None):
@@ -116,7 +131,10 @@ class NeuralNetValueFunction(tf.Module):
 
     # ---------------------------------------------------------- the branch
     def preproc(self, path):
-        """The branch's ``_preproc``: ``[observation, action_dist, t/10, 1]``."""
+        """The branch's ``_preproc``: ``[observation, action_dist, t/10, 1]``
+        (``features='obs'``: the observation's first ``ob_dim`` columns only)."""
+        if self.features == "obs":
+            return np.asarray(path["observation"][:, :self.ob_dim], np.float32)
         n = pathlength(path)
         al = np.arange(n).reshape(-1, 1) / 10.0
         act = path["action_dist"].astype("float32")

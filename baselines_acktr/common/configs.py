@@ -41,7 +41,7 @@ def _check(name, value, check, choices):
     if check is None or value is None:
         return
     bad = {">0": value <= 0, ">=0": value < 0, "[0,1)": not 0 <= value < 1,
-           "(0,1]": not 0 < value <= 1, ">=1": value < 1}[check]
+           "(0,1]": not 0 < value <= 1, "[0,1]": not 0 <= value <= 1, ">=1": value < 1}[check]
     if bad:
         interval = {">0": "> 0", ">=0": ">= 0", ">=1": ">= 1"}.get(check, f"in {check}")
         raise ValueError(f"{name} must be {interval}, got {value!r}")
@@ -166,10 +166,20 @@ class A2CConfig(ActorCriticConfig):
 @dataclass(frozen=True)
 class ContConfig(ConfigBase):
     """The paper's continuous ACKTR (branch ``old_acktr_cont``): separate policy and value
-    networks, each with its own K-FAC, GAE, and a step size adapted to ``desired_kl``."""
+    networks, each with its own K-FAC, GAE, and a step size adapted to ``desired_kl``.
+
+    Group ``ablation`` (issue 21): each field switches one difference (or one inseparable
+    group) toward baselines master's continuous ACKTR (``acktr/acktr.py``,
+    ``acktr/defaults.py: mujoco()``, ``a2c/runner.py``, ``VecNormalize``); its help says
+    master's value.  The defaults replay the branch exactly, so a knock-out run is
+    ``run_mujoco.py --variant paper --<field> <master's value>``.  Existing fields that are
+    knock-outs too: ``lam`` (master 1: n-step returns equal GAE(1) within whole episodes),
+    ``stepsize`` (master lr 0.25, with ``stepsize_rule``), ``kfac_clip`` (0.001),
+    ``cold_iter`` (10), ``kfac_update`` (1)."""
 
     gamma: float = hp(0.99, "discount", "γ", check="(0,1]")
-    lam: float = hp(0.97, "GAE λ", "λ", check="[0,1)")
+    lam: float = hp(0.97, "GAE λ (master: 1, its n-step returns minus V inside whole "
+                    "episodes)", "λ", check="[0,1]")
     timesteps_per_batch: int = hp(2500, "whole episodes until more than this many steps",
                                   group="batch", check=">0")
     desired_kl: float = hp(0.002, "KL target of the adaptive step size (÷1.5 above 2×, ×1.5 "
@@ -206,6 +216,42 @@ class ContConfig(ConfigBase):
                                 group="K-FAC", model=False)
     eigen_backend: str = hp("auto", "eigen-decomposition: numpy (LAPACK), tf, auto",
                             group="K-FAC", choices=EIGEN_BACKENDS, model=False)
+    # --- ablation switches toward baselines master (issue 21); defaults: the branch
+    ent_coef: float = hp(0.0, "entropy bonus: policy loss − ent_coef·mean entropy, Fisher loss "
+                         "unchanged (master 0.01, acktr.Model)", group="ablation", check=">=0")
+    standardize_adv: bool = hp(True, "standardise the advantages over the batch (master "
+                               "false: acktr.Model uses R − V as is)", group="ablation")
+    policy_prev_obs: bool = hp(True, "policy input [obs, prev_obs] (master false: obs only; "
+                               "the value features keep prev_obs)", group="ablation")
+    logstd_block: str = hp("batch", "log-std parameter and its K-FAC block, one switch since "
+                           "the block is taken where the parameterisation puts it: the branch's "
+                           "[nact] std tiled (batch-level statistic) or master's per-sample "
+                           "0·μ + logstd [1, nact] (master per_sample)", group="ablation",
+                           choices=("batch", "per_sample"))
+    vf_features: str = hp("paper", "value-function input: the branch's [obs, prev_obs, mean, "
+                          "std, t/10, 1] or the observation only (master obs)",
+                          group="ablation", choices=("paper", "obs"))
+    vf_activation: str = hp("elu", "value-function hidden nonlinearity (master tanh: a copy "
+                            "of the policy trunk)", group="ablation", choices=("elu", "tanh"))
+    weight_decay: float = hp(3e-4, "the branch's weight decay of every weight, in the K-FAC "
+                             "damping of both networks and as the value loss's L2 term: one "
+                             "constant of the branch's dense (master 0)", group="ablation",
+                             check=">=0")
+    init: str = hp("normc", "weight initialisation: normc (1, 1, 0.1 policy; 1 value) or "
+                   "orthogonal (√2, √2, 0.01 policy; √2, √2, 1 value) (master ortho)",
+                   group="ablation", choices=("normc", "ortho"))
+    stepsize_rule: str = hp("adaptive", "policy step size: adapted to desired_kl, constant "
+                            "(= stepsize), or linear from stepsize to 0 over num_timesteps "
+                            "(master linear, with --stepsize 0.25 --kfac_clip 0.001)",
+                            group="ablation", choices=("adaptive", "constant", "linear"))
+    cold_lr_ratio: float = hp(0.1, "policy cold-start SGD rate / step size (master 1: its "
+                              "cold_lr defaults to lr; with --cold_iter 10 --max_grad_norm 0.5 "
+                              "--kfac_update 1)", group="ablation", check=">0")
+    max_grad_norm: float | None = hp(None, "policy cold-start gradient clip ('none': none; "
+                                     "master 0.5)", group="ablation", check=">0")
+    reward_norm: bool = hp(False, "scale rewards by the running std of the discounted return, "
+                           "clip ±10, for the value targets and advantages (master true: "
+                           "VecNormalize's return half)", group="ablation")
 
     @classmethod
     def mujoco(cls, **changes) -> ContConfig:
@@ -215,6 +261,13 @@ class ContConfig(ConfigBase):
         return dict(momentum=self.momentum, kfac_update=self.kfac_update, epsilon=self.epsilon,
                     stats_decay=self.stats_decay, cold_iter=self.cold_iter,
                     clip_kl=self.kfac_clip)
+
+    def ablation_options(self) -> dict:
+        """The ``ContLearner`` keywords of the ``ablation`` group (``cold_lr_ratio`` and
+        ``max_grad_norm`` go into ``policy_kfac_options``)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.metadata["group"] == "ablation"
+                and f.name not in ("cold_lr_ratio", "max_grad_norm")}
 
     def vf_kfac_options(self) -> dict:
         # the branch: cold_lr = 0.001 * (1 - 0.9), i.e. the value lr times (1 - momentum 0.9)

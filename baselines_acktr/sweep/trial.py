@@ -85,6 +85,8 @@ def resolve(config):
     values of the varied fields (``config[key]`` for each of ``trial['varied']``) in its
     name, run folder and run-script flags."""
     trial = dict(config["trial"])
+    if "prefix" not in trial:  # a sweep started before studies: name and run_dir given
+        return dict(trial, values={})
     values = {key: config[key] for key in trial.get("varied", ())}
     middle = f"-{label(values)}" if values else ""
     trial["name"] = f"{trial['prefix']}{middle}-seed{trial['seed']}"
