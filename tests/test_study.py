@@ -161,3 +161,16 @@ def test_a_trial_survives_the_loss_of_its_node(tmp_path):
               f"{len(iterations)} rows at the end")
     finally:
         cluster.shutdown()
+
+
+@pytest.mark.slow
+def test_optuna_search_draws_its_samples_and_finishes(tmp_path):
+    out = sweep(tmp_path, "o", "--envs", "InvertedPendulum-v5", "--seeds", "0",
+                "--num_timesteps", "1000", "--sample", "desired_kl=loguniform:0.0005:0.01",
+                "--num_samples", "2", "--search", "optuna", *FAST, *RUN)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    runs = sorted((tmp_path / "o" / "runs").iterdir())
+    values = [json.loads((r / "config.json").read_text())["desired_kl"] for r in runs]
+    assert len(values) == 2 and len(set(values)) == 2
+    assert all(0.0005 <= v <= 0.01 for v in values)
+    assert "2 of 2 trials finished" in out.stdout
