@@ -68,3 +68,20 @@ def test_second_ctrl_c_at_seeded_moments_along_the_stop_path(tmp_path):
         if code == 130:
             assert err.strip().splitlines()[-1].startswith("run_atari.py: aborted"), err[-500:]
     assert any(code == 130 for _, code in outcomes), outcomes
+
+
+def test_a_repeated_sigterm_only_asks_again_a_second_ctrl_c_aborts():
+    """A sweep's trial and its dying worker may both send SIGTERM: the run keeps saving."""
+    from baselines_acktr.common.signals import StopOnSignal
+
+    with StopOnSignal("t") as stop:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)
+        assert stop.requested and not stop.aborting
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)
+        assert not stop.aborting
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.5)
+        assert stop.aborting

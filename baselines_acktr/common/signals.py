@@ -1,7 +1,7 @@
 """The process's signal policy: what Ctrl-C and SIGTERM do to a training run.
 
 First SIGINT/SIGTERM: the run stops after its current update, saves a checkpoint and
-exits 0.  Second: the process ends at once with one line and status 130 (the env
+exits 0.  A second Ctrl-C (SIGINT): the process ends at once with one line and status 130 (the env
 workers killed first; checkpoints stay whole because they are written atomically).
 In a script's own process (:func:`run_script`) the second signal ends the process
 from the handler itself, so there is no moment at which it can raise somewhere
@@ -18,7 +18,9 @@ EXIT_ABORTED = 130
 
 class StopOnSignal:
     """First SIGINT/SIGTERM: ask the run to stop after the current update (it saves a
-    checkpoint and exits 0).  Second: raise KeyboardInterrupt at once.
+    checkpoint and exits 0).  A second SIGINT (Ctrl-C): abort at once (in a script, end
+    the process here; in-process, raise KeyboardInterrupt).  A SIGTERM after the first
+    request changes nothing: a cluster or a sweep may send it twice while the run saves.
 
     Entering one while another is active reuses the active one, so a Ctrl-C during
     start-up (imports, model build, env start) is remembered by the training loop.
@@ -60,6 +62,8 @@ class StopOnSignal:
         return cls._active
 
     def _handle(self, signum, frame):
+        if self.requested and signum == signal.SIGTERM:
+            return  # a repeated stop request (a sweep's trial and its worker both send one)
         if self.requested:
             self.aborting = True
             if StopOnSignal.hard_abort:

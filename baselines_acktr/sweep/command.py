@@ -204,15 +204,6 @@ def _init_ray(address):
         fail(PROG, f"cannot reach Ray at --address {address}: {first}")
 
 
-def _wait_for_status(run_dir, timeout=120.0):
-    """Wait until a stopped trial's run has written ``status.json`` (it saves first)."""
-    import time
-
-    end = time.time() + timeout
-    while read_status(run_dir) is None and time.time() < end:
-        time.sleep(0.5)
-
-
 def _scheduler(args):
     """``--scheduler asha``: Tune's ASHA on ``score`` (eprewmean) over timesteps."""
     if args.scheduler != "asha":
@@ -220,8 +211,10 @@ def _scheduler(args):
     from ray.tune.schedulers import ASHAScheduler
 
     stop = min(args.num_timesteps, args.stop_timesteps or args.num_timesteps)
+    # max_t past the budget: a trial that reaches its budget ends on its own (writing its last
+    # checkpoint and status), never by the scheduler
     return ASHAScheduler(time_attr="timesteps_total", metric="score", mode="max",
-                         max_t=stop, grace_period=args.grace_timesteps or max(1, stop // 10))
+                         max_t=2 * stop, grace_period=args.grace_timesteps or max(1, stop // 10))
 
 
 def _search(args):
@@ -292,12 +285,15 @@ def main(argv=None):
         m = r.metrics or {}
         early = args.scheduler == "asha" and r.error is None and \
             int(m.get("timesteps", stop) or 0) < stop
-        if early:  # the scheduler ended the trial; its run saves and stops on its SIGTERM
-            _wait_for_status(trial["run_dir"])
+        # a trial the scheduler ended: Ray ends its worker and the worker's child processes, so
+        # the run is stopped as by kill -9 (its last checkpoint whole; status.json may be absent)
         status = read_status(trial["run_dir"]) or {}
         state = "error" if r.error is not None else status.get("state", "not finished")
         if early and state in ("interrupted", "not finished"):
             state = "stopped early by ASHA"
+        elif state == "not finished" and r.error is None and \
+                int(m.get("timesteps", 0) or 0) >= stop:
+            state = "finished"  # its budget reached; ended before it wrote status.json
         finished += state in ("finished", "stopped early by ASHA")
         print(f"{trial['name']}: {state}, {int(m.get('timesteps', 0) or 0)} timesteps, "
               f"eprewmean {m.get('eprewmean', float('nan')):.2f}; run folder {trial['run_dir']}")
