@@ -22,9 +22,8 @@ import os
 from .common import run_folder
 from .common.cmd_util import Parser, fail, non_negative_int, positive_int
 from .common.config_flags import add_config_flags, resolve_config, unknown_option_message
-from .common.run_folder import STATUS, monitor_dir_for, read_status, write_json_atomic  # noqa: F401
-from .common.signals import (EXIT_ABORTED, RunGuard, StopOnSignal, abort_process,  # noqa: F401
-                             run_main, run_script)
+from .common.run_folder import STATUS, monitor_dir_for, write_json_atomic
+from .common.signals import RunGuard, run_main, run_script  # noqa: F401 - the scripts' entries
 
 # what --config takes from a run's config.json besides the hyperparameters: not its paths,
 # nor what a --play / --eval asked for

@@ -263,7 +263,7 @@ def test_closing_an_env_interrupted_between_the_sends_of_a_step(capfd):
 
 FINALIZER_SCRIPT = """
 import os, signal
-from baselines_acktr.cli import StopOnSignal
+from baselines_acktr.common.signals import StopOnSignal
 from baselines_acktr.envs import make_vec_env
 
 class Finalized:

@@ -40,18 +40,24 @@ def _seeds_label(alg, runs):
             + (" over their common range" if n > 1 else ""))
 
 
+def _mean_and_band(ax, curve, cell, color):
+    """The seeds' mean (``curve = (x, mean, lo, hi)`` or None) and, over 2+ seeds, their
+    min–max band."""
+    if curve is None:
+        return
+    x, mean, lo, hi = curve
+    ax.plot(x, mean, color=color, lw=2, label=_seeds_label(cell.alg, cell.runs))
+    if len(cell.runs) > 1:
+        ax.fill_between(x, lo, hi, color=color, alpha=0.2,
+                        label=f"{ALG_LABEL[cell.alg]} seeds min–max")
+
+
 def _time_panel(ax, cell):
     color, runs = COLORS[cell.alg], cell.runs
     for r in runs:
         ok = np.isfinite(r.eprewmean)
         ax.plot(r.timesteps[ok], r.eprewmean[ok], color=color, alpha=0.3, lw=0.7)
-    curve = mean_curve(runs)
-    if curve is not None:
-        grid, mean, lo, hi = curve
-        ax.plot(grid, mean, color=color, lw=2, label=_seeds_label(cell.alg, runs))
-        if len(runs) > 1:
-            ax.fill_between(grid, lo, hi, color=color, alpha=0.2,
-                            label=f"{ALG_LABEL[cell.alg]} seeds min–max")
+    _mean_and_band(ax, mean_curve(runs), cell, color)
 
 
 def _episode_panel(ax, cell):
@@ -60,13 +66,7 @@ def _episode_panel(ax, cell):
         curve = rolling_games(r.episode_returns)
         if curve is not None:
             ax.plot(*curve, color=color, alpha=0.3, lw=0.7)
-    band = episode_band(runs)
-    if band is not None:
-        x, mean, lo, hi = band
-        ax.plot(x, mean, color=color, lw=2, label=_seeds_label(cell.alg, runs))
-        if len(runs) > 1:
-            ax.fill_between(x, lo, hi, color=color, alpha=0.2,
-                            label=f"{ALG_LABEL[cell.alg]} seeds min–max")
+    _mean_and_band(ax, episode_band(runs), cell, color)
     mean, lower = cell.mean
     if mean is not None and not lower:
         ax.axvline(mean, color=color, lw=1.5, ls="--",

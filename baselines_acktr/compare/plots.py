@@ -65,16 +65,21 @@ def plot_env(res, path):
                 ax.fill_between(grid, lo, hi, color="tab:blue", alpha=0.2, label="seeds min–max")
         _reference_lines(ax, res.refs, REF_COLORS)
         t_lo, t_hi = res.steps
-        ax.set_xlabel("timesteps (this project's runs; reference lines are at their own budgets)")
-        ax.set_ylabel("episode reward (mean of last 100 episodes)")
-        ax.set_title(f"{res.label}: {n} run{'s' if n > 1 else ''} to {fmt_steps(t_hi)} "
-                     f"timesteps vs published values")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
+        _finish(fig, ax, path, f"{res.label}: {n} run{'s' if n > 1 else ''} to "
+                f"{fmt_steps(t_hi)} timesteps vs published values")
     finally:
         plt.close(fig)
+
+
+def _finish(fig, ax, path, title):
+    """Axis labels of a reward-over-timesteps figure, ``title``, grid and legend; saves."""
+    ax.set_xlabel("timesteps (this project's runs; reference lines are at their own budgets)")
+    ax.set_ylabel("episode reward (mean of last 100 episodes)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 def _reference_lines(ax, refs, colors, lw=1.3):
@@ -130,14 +135,8 @@ def plot_settings(results, path):
         _reference_lines(ax, results[0].refs, ["dimgray", "black", "darkgray",
                                                "darkslategray"], lw=1.0)
         t_hi = max(res.steps[1] for res in results)
-        ax.set_xlabel("timesteps (this project's runs; reference lines are at their own budgets)")
-        ax.set_ylabel("episode reward (mean of last 100 episodes)")
-        ax.set_title(f"{results[0].env_id}: {len(results)} experiments to {fmt_steps(t_hi)} "
-                     "timesteps (mean and seeds' min–max band)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
+        _finish(fig, ax, path, f"{results[0].env_id}: {len(results)} experiments to "
+                f"{fmt_steps(t_hi)} timesteps (mean and seeds' min–max band)")
     finally:
         plt.close(fig)
     return labels
