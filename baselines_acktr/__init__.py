@@ -30,7 +30,7 @@ _API = {
     "Policy": "baselines_acktr.common.policies", "build_policy": "baselines_acktr.common.policies",
     "Runner": "baselines_acktr.common.runner", "Logger": "baselines_acktr.common.logger",
     "Checkpointer": "baselines_acktr.common.checkpoints",
-    "KfacTrainStep": "baselines_acktr.common.kfac_step",
+    "KfacTrainStep": "baselines_acktr.kfac.train_step",
     "Learner": "baselines_acktr.common.learner",
     # environments
     "make_atari_env": "baselines_acktr.envs", "make_vec_env": "baselines_acktr.envs",

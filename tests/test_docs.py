@@ -267,7 +267,7 @@ def _defines(path: Path, name: str):
 def _resolve(path: str, doc: Path):
     """The file or folder a doc's path names, or None."""
     p = path.rstrip("/")
-    if p.startswith(("baselines_acktr/", "tests/", "benchmarks/", "docs/")) or \
+    if p.startswith(("baselines_acktr/", "tests/", "benchmarks/", "docs/", "examples/")) or \
             re.fullmatch(r"run_\w+\.py", p):
         candidates = [ROOT / p]
     else:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import tensorflow as tf
 
 from ..common.actor_critic import ActorCriticModel
-from ..common.kfac_step import KfacTrainStep
+from ..kfac.train_step import KfacTrainStep
 from ..common.policies import build_policy
 from ..common.train_loop import check_total_timesteps, learn_model, seed_everything
 from ..kfac.optimizer import KfacOptimizer

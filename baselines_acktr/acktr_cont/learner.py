@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..common.filters import ZFilter
-from ..common.kfac_step import KfacTrainStep
+from ..kfac.train_step import KfacTrainStep
 from ..common.math_util import safemean
 from ..common.train_loop import reached
 from ..kfac.optimizer import KfacOptimizer

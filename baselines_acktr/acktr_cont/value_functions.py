@@ -21,7 +21,7 @@ branch ``old_acktr_cont``:
 import numpy as np
 import tensorflow as tf
 
-from ..common.kfac_step import KfacTrainStep
+from ..kfac.train_step import KfacTrainStep
 from ..common.math_util import explained_variance
 from ..kfac.optimizer import KfacOptimizer
 from .layers import WEIGHT_DECAY_FC, NormcDense

@@ -214,7 +214,7 @@ class Walkthrough:
                  f"  joint_fisher_loss [L_F] = pg_fisher_loss + vf_fisher_loss = {num(joint)}",
                  "  Per sample the critic's score is B·∂L_F/∂V = 2·vf_fisher_coef·n_t, so its Fisher is that of",
                  "  N(V(s), σ²) with σ = 1/(2·vf_fisher_coef).",
-                 "  g = ∇θ train_loss [grads] (common/kfac_step.py: KfacTrainStep.gradients_and_stats):")
+                 "  g = ∇θ train_loss [grads] (kfac/train_step.py: KfacTrainStep.gradients_and_stats):")
         for name, g in zip(self.names, self.g):
             self.out(*side_by_side([(name, rows(g))]))
 
@@ -256,7 +256,7 @@ class Walkthrough:
                  f"  Due: the incremented stats_step = {s} ≥ {cfg.accum_iter} and {s} mod kfac_update = 0 "
                  "(KfacOptimizer.eigen_due).",
                  "  tf.linalg.eigh in float32.  Eigenvalues ≤ 1e-6 count as 0 (baselines' detectMinVal;",
-                 "  kfac/factors.py: Factor.eigen): ê = e·[e > 1e-6].  eigh fixes no sign of an eigenvector;",
+                 "  kfac/factors.py: EigenFactor.eigen): ê = e·[e > 1e-6].  eigh fixes no sign of an eigenvector;",
                  "  the columns of Q are printed with their largest entry positive.")
         for factor in self.optim.factors:
             q, e, eh = self.eigen(factor)

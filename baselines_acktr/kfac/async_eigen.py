@@ -81,7 +81,7 @@ class AsyncEigen:
     def _install(self, result) -> bool:
         if result is None:
             return False
-        failed = [f.key for f, r in zip(self.optim.factors, result) if r is None]
+        failed = [f.key for f, r in zip(self.optim.eigen_factors, result) if r is None]
         if failed:
             self.optim.count_eigen_failures(failed)
         self.optim.install_eigens(result)

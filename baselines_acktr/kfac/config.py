@@ -68,6 +68,9 @@ class KfacConfig:
     by building every patch (``'patches'``, baselines' route); :mod:`.patches`."""
     stats_subsample: int = 1
     """Factor statistics from every k-th sample (1 = the whole batch, as baselines)."""
+    diagonal_fallback: bool = False
+    """A variable no registered layer owns gets a diagonal Fisher block (False: its raw
+    gradient, as baselines); :class:`~.blocks.DiagonalBlock`."""
     wait_first_eigen: bool = True
     """Async: the first K-FAC step waits for a decomposition (False: baselines' timing)."""
     deterministic_async: bool = False

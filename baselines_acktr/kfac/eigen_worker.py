@@ -147,8 +147,8 @@ class EigenWorker:
                                                         user_api="blas")
         self._backend = backend
         self._tf_batch = _TfBatch() if backend != "numpy" else None
-        self._jobs = queue.Queue(maxsize=1)
-        self._results = queue.Queue(maxsize=1)
+        self._jobs: queue.Queue = queue.Queue(maxsize=1)
+        self._results: queue.Queue = queue.Queue(maxsize=1)
         self._stop = threading.Event()
         self._error = None
         self.busy = False  # a job was submitted and its result not yet taken

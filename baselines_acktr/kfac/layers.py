@@ -9,6 +9,9 @@ tags and tensorflow/kfac's ``LayerCollection.register_*`` do: run with a
 loss with respect to ``z`` is the backpropagated factor ``δ`` (paper section
 2.2: ``F ≈ A ⊗ S`` with ``A = E[a aᵀ]``, ``S = E[δ δᵀ]``).
 
+A new kind of layer is a record type here, a layer that registers it, and a
+curvature block registered for the record type (:mod:`.blocks`).
+
 ``bias_mode``:
   ``'add'``       the bias is added with a plain broadcast ``+``, as baselines'
                   ``fc``/``conv`` helpers do; it gets a gradient-only block that
@@ -54,29 +57,61 @@ class LogStdRecord:
     outputs: tf.Tensor
 
 
+@dataclass(frozen=True)
+class ScaleAndShiftRecord:
+    """``y = x̂ ⊙ γ + β`` elementwise over the trailing axes of ``γ`` (a normalisation
+    layer's affine part): ``inputs`` is ``x̂``, ``outputs`` is ``y``."""
+    layer: ScaleAndShift
+    inputs: tf.Tensor
+    outputs: tf.Tensor
+
+
+Record = DenseRecord | Conv2DRecord | LogStdRecord | ScaleAndShiftRecord
+
+
 class Capture:
     """The layer records of one forward pass, in call order (tensorflow/kfac's
-    ``LayerCollection`` for one pass).  Keys are the layers' names."""
+    ``LayerCollection`` for one pass).  Keys are the layers' names.
 
-    def __init__(self):
-        self.records: dict[str, DenseRecord | Conv2DRecord | LogStdRecord] = {}
+    ``batch_size``: the batch the Fisher loss averages over; by default the
+    largest leading dimension of the records' outputs (set it when no layer is
+    registered, or when none has the batch as its leading dimension).
+    """
 
-    def _add(self, record):
+    def __init__(self) -> None:
+        self.records: dict[str, Record] = {}
+        self.batch_size: tf.Tensor | None = None
+
+    def register(self, record: Record) -> None:
+        """Add one layer's record (a layer may register once per forward pass)."""
         name = record.layer.layer_name
         if name in self.records:
             raise ValueError(f"layer {name!r} registered twice in one forward pass")
         self.records[name] = record
 
-    def register_dense(self, layer, inputs, outputs):
-        self._add(DenseRecord(layer, inputs, outputs))
+    def register_dense(self, layer: Dense, inputs: tf.Tensor, outputs: tf.Tensor) -> None:
+        self.register(DenseRecord(layer, inputs, outputs))
 
-    def register_conv2d(self, layer, inputs, outputs):
-        self._add(Conv2DRecord(layer, inputs, outputs))
+    def register_conv2d(self, layer: Conv2D, inputs: tf.Tensor, outputs: tf.Tensor) -> None:
+        self.register(Conv2DRecord(layer, inputs, outputs))
 
-    def register_logstd(self, layer, outputs):
-        self._add(LogStdRecord(layer, outputs))
+    def register_logstd(self, layer: LogStd, outputs: tf.Tensor) -> None:
+        self.register(LogStdRecord(layer, outputs))
 
-    def __getitem__(self, layer_name):
+    def register_scale_and_shift(self, layer: ScaleAndShift, inputs: tf.Tensor,
+                                 outputs: tf.Tensor) -> None:
+        self.register(ScaleAndShiftRecord(layer, inputs, outputs))
+
+    def batch(self) -> tf.Tensor:
+        """``batch_size`` as a float32 scalar."""
+        if self.batch_size is not None:
+            return tf.cast(self.batch_size, tf.float32)
+        if not self.records:
+            raise ValueError("no layer registered in this forward pass: set Capture.batch_size")
+        rows = [tf.shape(r.outputs)[0] for r in self.records.values()]
+        return tf.cast(tf.reduce_max(tf.stack(rows)), tf.float32)
+
+    def __getitem__(self, layer_name: str) -> Record:
         return self.records[layer_name]
 
     def __iter__(self):
@@ -157,3 +192,27 @@ class LogStd(tf.Module):
         if capture is not None:
             capture.register_logstd(self, z)
         return z
+
+
+class ScaleAndShift(tf.Module):
+    """``y = x̂ ⊙ γ + β`` with ``γ``, ``β`` of shape ``shape`` (the trailing axes of
+    ``x̂``): the affine part of a layer normalisation, which registers a diagonal
+    block (:class:`~.blocks.ScaleAndShiftBlock`).  ``w`` is ``γ``, ``b`` is ``β``.
+    Ports no baselines function: its networks have no normalisation layers.
+    """
+
+    def __init__(self, name: str, shape, scale_init=1.0, shift_init=0.0):
+        super().__init__(name=name.replace("/", "_"))
+        self.layer_name = name
+        self.w = tf.Variable(tf.fill(list(shape), float(scale_init)), name=f"{name}/gamma")
+        self.b = tf.Variable(tf.fill(list(shape), float(shift_init)), name=f"{name}/beta")
+
+    @property
+    def params(self):
+        return [self.w, self.b]
+
+    def __call__(self, xhat, capture=None):
+        y = xhat * self.w + self.b
+        if capture is not None:
+            capture.register_scale_and_shift(self, xhat, y)
+        return y

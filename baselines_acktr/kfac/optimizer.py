@@ -29,13 +29,18 @@ between the two stages.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 
 from .blocks import build_blocks, damping_of
 from .config import KfacConfig
+from .factors import EigenFactor, StatInputs
 from .layers import Capture
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .async_eigen import AsyncEigen
 
 
 def _f32(x):
@@ -54,10 +59,10 @@ class KfacOptimizer(tf.Module):
     per step :meth:`compute_stats` (from the Fisher-loss gradients at
     :meth:`factor_outputs`) and :meth:`apply_gradients` (synchronous), or
     :meth:`update_stats`, :meth:`async_exchange`, :meth:`apply_updates`
-    (``is_async``; :meth:`start_async` first).  ``common.kfac_step.KfacTrainStep``
+    (``is_async``; :meth:`start_async` first).  :class:`~.train_step.KfacTrainStep`
     does all of it.  A checkpoint of the optimizer holds the factor statistics
-    (``stats``), eigen-decompositions (``eig_e``, ``eig_Q``), both momentum
-    buffers and the six counters.
+    (``stats``), eigen-decompositions (``eig_e``, ``eig_Q``, of the
+    :class:`~.factors.EigenFactor` s), both momentum buffers and the six counters.
     """
 
     def __init__(self, config: KfacConfig | None = None, **options):
@@ -70,7 +75,7 @@ class KfacOptimizer(tf.Module):
         self.stats_step = tf.Variable(0, name="KFAC/stats_step", trainable=False)
         self.vFv = tf.Variable(0.0, name="KFAC/vFv", trainable=False)
         self.built = False
-        self._async = None
+        self._async: AsyncEigen | None = None
         self.eigen_failures = 0  # factors whose decomposition failed (float32 and float64)
 
     def __getattr__(self, name):
@@ -94,11 +99,12 @@ class KfacOptimizer(tf.Module):
         self.var_list = list(var_list)
         damping = [damping_of(v, cfg.epsilon, cfg.weight_decay_dict) for v in self.var_list]
         self.factors, self.blocks = build_blocks(self.var_list, capture, cfg, damping)
+        self.eigen_factors = [f for f in self.factors if isinstance(f, EigenFactor)]
         # Checkpoint layout of release 0.1 (optim/stats/i, optim/eig_e/i, ...): the
         # factors' variables, tracked here so that older checkpoints still load.
         self.stats = [f.cov for f in self.factors]
-        self.eig_e = [f.e for f in self.factors]
-        self.eig_Q = [f.Q for f in self.factors]
+        self.eig_e = [f.e for f in self.eigen_factors]
+        self.eig_Q = [f.Q for f in self.eigen_factors]
         self.kfac_momentum = [tf.Variable(tf.zeros_like(v), trainable=False,
                                           name="KFAC/momentum") for v in self.var_list]
         self.cold_momentum = [tf.Variable(tf.zeros_like(v), trainable=False,
@@ -112,28 +118,21 @@ class KfacOptimizer(tf.Module):
         return (a.cov if a is not None else None), (g.cov if g is not None else None)
 
     # --------------------------------------------------------------- statistics
-    def factor_outputs(self, capture: Capture) -> list[tf.Tensor]:
-        """The layer outputs whose Fisher-loss gradients give the ``G`` factors, in
-        factor order."""
-        return [capture[f.layer_name].outputs for f in self.factors if f.kind == "G"]
+    def factor_outputs(self, capture: Capture) -> list[tf.Tensor | tf.Variable]:
+        """What the sampled Fisher loss is differentiated with respect to, in factor
+        order: the sources of the factors that read a gradient (the layer outputs
+        ``G`` factors read; the variables of diagonal fallback blocks)."""
+        return [f.source(capture) for f in self.factors if f.reads_gradient]
 
     def compute_stats(self, capture: Capture, deltas: list[tf.Tensor]) -> list[tf.Tensor]:
-        """This batch's factor statistics (ports ``compute_stats``), one ``[dim, dim]``
-        tensor per factor in ``stats`` order.  ``deltas``: gradients of the sampled
-        Fisher loss with respect to :meth:`factor_outputs`."""
-        deltas = iter(deltas)
+        """This batch's factor statistics (ports ``compute_stats``), one tensor per
+        factor in ``stats`` order.  ``deltas``: gradients of the sampled Fisher loss
+        with respect to :meth:`factor_outputs`."""
+        grads = iter(deltas)
+        batch = capture.batch()  # the Fisher loss is a mean over the whole batch
         k = self.config.stats_subsample
-        out = []
-        for f in self.factors:
-            if f.kind == "G":
-                delta = next(deltas)
-                # the Fisher loss is a mean over the whole batch: its size scales δ
-                batch = tf.cast(tf.shape(delta)[0], tf.float32)
-                out.append(f.statistic(delta[::k] if k > 1 else delta, batch))
-            else:
-                x = capture[f.layer_name].inputs
-                out.append(f.statistic(x[::k] if k > 1 else x))
-        return out
+        return [f.statistic(StatInputs(capture, next(grads) if f.reads_gradient else None, batch, k))
+                for f in self.factors]
 
     def apply_stats(self, new_stats, s0):
         """Fold a batch's statistics into the running averages (ports ``apply_stats``).
@@ -168,13 +167,13 @@ class KfacOptimizer(tf.Module):
 
     # ------------------------------------------------------------------ eigen
     def compute_stats_eigen(self):
-        """Eigen-decompose every factor (ports ``computeStatsEigen``): ``cov = Q·diag(e)·Qᵀ``."""
-        return [f.decompose() for f in self.factors]
+        """Eigen-decompose every eigen factor (ports ``computeStatsEigen``): ``cov = Q·diag(e)·Qᵀ``."""
+        return [f.decompose() for f in self.eigen_factors]
 
     def install_eigens(self, eigens):
-        """Put decompositions ``[(e, Q), ...]`` (factor order) in place; a None entry keeps
-        that factor's previous decomposition."""
-        for f, eq in zip(self.factors, eigens):
+        """Put decompositions ``[(e, Q), ...]`` (``eigen_factors`` order) in place; a None
+        entry keeps that factor's previous decomposition."""
+        for f, eq in zip(self.eigen_factors, eigens):
             if eq is not None:
                 f.install(*eq)
 
@@ -216,9 +215,10 @@ class KfacOptimizer(tf.Module):
         (:mod:`.blocks`); ``vFv = Σ (F̂⁻¹g)·g·lr²`` sums over the variables in order.
         Sets ``vFv``; returns ``u``.
         """
-        out = [None] * len(grads)
+        pieces: dict[int, tf.Tensor] = {}
         for blk in self.blocks:
-            blk.precondition(grads, out)
+            pieces.update(blk.precondition(grads))
+        out = [pieces[i] for i in range(len(grads))]
         lr2 = lr * lr
         vfv = tf.constant(0.0)
         for u, g in zip(out, grads):
@@ -376,8 +376,8 @@ class KfacOptimizer(tf.Module):
         return self._async.exchange()
 
     def snapshot_stats(self):
-        """Copies of the factor statistics (numpy) for the eigen thread."""
-        return [np.array(f.cov.numpy(), copy=True) for f in self.factors]
+        """Copies of the eigen factors' statistics (numpy) for the eigen thread."""
+        return [np.array(f.cov.numpy(), copy=True) for f in self.eigen_factors]
 
     def counters(self) -> list[float]:
         """``[sgd_step, global_step, cold_step, factor_step, stats_step, vFv]`` as floats."""

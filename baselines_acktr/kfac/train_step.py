@@ -20,8 +20,8 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from ..kfac.layers import Capture
-from ..kfac.optimizer import KfacOptimizer
+from .layers import Capture
+from .optimizer import KfacOptimizer
 
 
 class KfacTrainStep:
