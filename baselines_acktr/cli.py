@@ -8,16 +8,17 @@ The run folder's files are :mod:`baselines_acktr.common.run_folder`'s; ``config.
 is the whole record (resolved config, versions, git commit).
 
 Bad input (an unknown option — named with the nearest one —, a flag of another
-algorithm, a wrong type or out-of-range value, an unknown or wrong kind of env, a
-missing or mismatched checkpoint) ends with one line ``<prog>: error: ...`` and exit
-status 2, before anything is written.  Ctrl-C stops at the end of the current update
-and saves a checkpoint (a second Ctrl-C aborts at once:
-:mod:`baselines_acktr.common.signals`).  A non-finite loss stops the run (exit status
-1) without saving over the last good checkpoint.
+algorithm, a wrong type or out-of-range value, an unknown or wrong kind of env, a user's
+env that fails the env check (:func:`check_env`), a missing or mismatched checkpoint)
+ends with one line ``<prog>: error: ...`` and exit status 2, before anything is written.
+Ctrl-C stops at the end of the current update and saves a checkpoint (a second Ctrl-C
+aborts at once: :mod:`baselines_acktr.common.signals`).  A non-finite loss stops the run
+(exit status 1) without saving over the last good checkpoint.
 """
 import argparse
 import json
 import os
+import sys
 
 from .common import run_folder
 from .common.cmd_util import Parser, fail, non_negative_int, positive_int
@@ -35,7 +36,15 @@ def base_parser(prog, description, default_env, default_timesteps, save_interval
                 log_interval=100, specs=()):
     """The flags every run script has, plus one per config field of ``specs``' algorithms."""
     p = Parser(prog=prog, description=description, allow_abbrev=False)
-    p.add_argument("--env", default=default_env, help=f"environment id (default {default_env})")
+    p.add_argument("--env", default=default_env, help=f"environment id (default {default_env}); "
+                   "a user's env as my_package.envs:MyEnv-v0 (docs/custom_env.md)")
+    check = p.add_mutually_exclusive_group()
+    check.add_argument("--env_check", dest="env_check", action="store_const", const=True,
+                       default=None, help="run gymnasium's env checker and a 200-step random "
+                       "rollout on the env before training even for gymnasium's and ale-py's "
+                       "own envs (default: for any other env only)")
+    check.add_argument("--no_env_check", dest="env_check", action="store_const", const=False,
+                       help="skip that check")
     p.add_argument("--config", default=None, metavar="RUN/config.json",
                    help="rerun the run this config.json records (flags given here on top)")
     p.add_argument("--num_timesteps", type=positive_int, default=default_timesteps,
@@ -101,6 +110,32 @@ def parse_args(prog, parser, argv, choose_spec):
     args.spec = choose_spec(args)
     args.hparams = resolve_config(prog, args.spec, args, parser.get_default("_configs"), record)
     return args
+
+
+def check_env(prog, args, spaces=None):
+    """Before training: gymnasium's env checker and ACKTR's own checks on one instance of
+    ``args.env`` (:func:`baselines_acktr.envs.check.check_env`; ``spaces`` the script's
+    space requirement) unless ``--no_env_check``, for an env that gymnasium or ale-py do not
+    register themselves unless ``--env_check``; not for ``--play`` / ``--eval``.  A failure
+    is one line and exit status 2; the warnings are printed once, one line each."""
+    import time
+
+    from .envs import check
+
+    if getattr(args, "play", False) or getattr(args, "eval", None) or \
+            not check.wanted(args.env, getattr(args, "env_check", None)):
+        return
+    start = time.perf_counter()
+    try:
+        found = check.check_env(args.env, **({} if spaces is None else dict(spaces=spaces)),
+                                seed=args.seed)
+    except ValueError as exc:
+        fail(prog, str(exc))
+    for line in found:
+        sys.stderr.write(f"{prog}: warning: env {args.env}: {line}\n")
+    print(f"env {args.env}: passed gymnasium's env checker and a {check.ROLLOUT_STEPS}-step "
+          f"random rollout ({time.perf_counter() - start:.2f} s; --no_env_check skips this)",
+          flush=True)
 
 
 def run_record(args, **extra):

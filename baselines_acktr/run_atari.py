@@ -54,6 +54,19 @@ def script():
     cli.run_script(PROG, lambda: _main(sys.argv[1:]))
 
 
+def env_check(args, prog=PROG):
+    """Before training, an env that is not ale-py's through gymnasium's env checker and
+    ACKTR's own checks (:func:`baselines_acktr.cli.check_env`); one line and exit 2 if it
+    fails (or if the id is not a registered ``NoFrameskip`` one)."""
+    from . import envs
+
+    try:
+        envs.check_atari_id(args.env)
+    except ValueError as exc:
+        cli.fail(prog, str(exc))
+    cli.check_env(prog, args)
+
+
 def make_builder(args):
     """``build(total=num_timesteps)``: a fresh model of the run ``args`` describes (its env's
     action count and observation shape read from one probe env); one line, exit 2, for an
@@ -83,6 +96,7 @@ def make_builder(args):
 
 def _main(argv):
     args = parse(argv)
+    env_check(args)
     from . import envs
     from .envs import atari_wrappers
 

@@ -40,7 +40,24 @@ def parse(argv):
     return args
 
 
-def check_mujoco_env(env_id):
+def continuous_spaces(env_id, ob_space, ac_space, variant="master"):
+    """ValueError unless run_mujoco.py trains these spaces: a 1-D Box action and a Box
+    observation (``--variant paper``: a 1-D one, and finite action bounds, onto which it
+    maps the policy's [-1, 1])."""
+    import gymnasium as gym
+
+    if not isinstance(ac_space, gym.spaces.Box) or len(ac_space.shape) != 1:
+        raise ValueError(f"{env_id} is not a continuous-control env (action space {ac_space})")
+    if variant == "paper" and not (np.all(np.isfinite(ac_space.low)) and np.all(np.isfinite(ac_space.high))):
+        raise ValueError(f"{env_id}: run_mujoco.py --variant paper maps actions onto the action "
+                         f"box, which must be finite, got {ac_space}")
+    if not isinstance(ob_space, gym.spaces.Box) or (variant == "paper" and len(ob_space.shape) != 1):
+        raise ValueError(f"{env_id}: run_mujoco.py --variant {variant} needs a "
+                         f"{'1-D ' if variant == 'paper' else ''}Box observation space, got "
+                         f"{ob_space} (a Dict or Tuple: gymnasium's FlattenObservation)")
+
+
+def check_mujoco_env(env_id, variant="master"):
     """ValueError unless ``env_id`` is a registered continuous-control (Box) env."""
     import gymnasium as gym
 
@@ -49,12 +66,16 @@ def check_mujoco_env(env_id):
     check_env_id(env_id)
     env = gym.make(env_id)
     try:
-        if not isinstance(env.action_space, gym.spaces.Box) or len(env.action_space.shape) != 1:
-            raise ValueError(f"{env_id} is not a continuous-control env "
-                             f"(action space {env.action_space})")
+        continuous_spaces(env_id, env.observation_space, env.action_space, variant)
         return env.observation_space.shape, env.action_space.shape[0]
     finally:
         env.close()
+
+
+def env_check(args, prog=PROG):
+    """Before training, a user's env through gymnasium's env checker and ACKTR's own
+    checks (:func:`baselines_acktr.cli.check_env`); one line and exit 2 if it fails."""
+    cli.check_env(prog, args, lambda env_id, ob, ac: continuous_spaces(env_id, ob, ac, args.variant))
 
 
 def main(argv=None):
@@ -71,8 +92,9 @@ def script():
 
 def _main(argv):
     args = parse(argv)
+    env_check(args)
     try:
-        obs_shape, nact = check_mujoco_env(args.env)
+        obs_shape, nact = check_mujoco_env(args.env, args.variant)
     except ValueError as exc:
         cli.fail(PROG, str(exc))
     if args.variant == "paper":

@@ -1,21 +1,34 @@
-"""Atari throughput per env backend and number of envs: env only, acting, end to end.
+"""Atari throughput per env backend, number of envs and eigen backend: env only,
+acting, end to end; and how fresh the preconditioner is.
 
     python benchmarks/fps.py [--env PongNoFrameskip-v4] [--backend gym ale_vector]
-                             [--num_env 16 32 64 128] [--updates 30] [--plot fps.png]
+                             [--num_env 16 32 64 128] [--eigen_backend auto process]
+                             [--repeat 2] [--updates 30] [--plot fps.png]
 
 For each backend (``gym``: baselines' wrappers in one subprocess per env, the
-default; ``ale_vector``: ale-py's C++ AtariVectorEnv) and each number of envs:
-(1) env only: the vector env stepped with random actions, 20 steps per "update";
-(2) acting: (1) plus the policy's forward pass choosing the actions;
-(3) end to end: runner + ACKTR update (async eigen thread), as run_atari.py.
-Each reports timesteps/s (median over updates after a warm-up), and the
-learner's resident memory after (3).  The last lines, one per backend and size,
-are ``fps backend=B num_env=N env_only=… acting=… end_to_end=… rss_mb=…``.
-Prints the device TensorFlow runs on; runs unchanged where it sees a GPU.
+default; ``ale_vector``: ale-py's C++ AtariVectorEnv), each number of envs and
+each eigen backend (``auto``: the eigen thread, the default; ``process``: the
+eigen process, ``kfac/eigen_process.py``): (1) env only: the vector env stepped
+with random actions, 20 steps per "update"; (2) acting: (1) plus the policy's
+forward pass choosing the actions; (3) end to end: runner + ACKTR update (async
+eigens), as run_atari.py.  Each reports timesteps/s (median over updates after a
+warm-up); (3) also the decompositions installed per update and the median and
+maximum eigen age (updates between the statistics the applied eigens came from
+and the update applying them; :class:`baselines_acktr.kfac.async_eigen.EigenAge`)
+over the timed updates.  Every configuration runs in a process of its own, whose
+peak resident memory (``rss_mb``) is its alone; with ``--repeat R`` the eigen
+backends alternate (A B A B …) and each figure is the median over the R runs.
+The last lines, one per configuration, are ``fps backend=B num_env=N
+eigen_backend=E env_only=… acting=… end_to_end=… decompositions_per_update=…
+eigen_age_median=… eigen_age_max=… rss_mb=…``.  Prints the device TensorFlow runs
+on; runs unchanged where it sees a GPU.
 """
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -24,9 +37,10 @@ from _device import device_line  # noqa: E402  (benchmarks/_device.py)
 
 
 def rss_mb():
+    """This process's peak resident memory (MB)."""
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -39,8 +53,8 @@ def make_env(backend, env_id, num_env):
     return make_atari_env(env_id, num_env, seed=0)
 
 
-def measure(args, backend, num_env):
-    """``{'env_only', 'acting', 'end_to_end', 'rss_mb'}`` for one backend and size."""
+def measure(args, backend, num_env, eigen_backend):
+    """``{'env_only', 'acting', 'end_to_end', …, 'rss_mb'}`` for one configuration."""
     from baselines_acktr.acktr import Model
     from baselines_acktr.common.policies import Policy
     from baselines_acktr.common.runner import Runner
@@ -53,7 +67,8 @@ def measure(args, backend, num_env):
         obs = env.reset(seed=0)[0]
         policy = Policy(env.single_observation_space.shape,
                         ("discrete", int(env.single_action_space.n)), network="cnn")
-        model = Model(policy, num_env, 10 ** 9, nsteps=args.nsteps, eigen_nice=args.eigen_nice)
+        model = Model(policy, num_env, 10 ** 9, nsteps=args.nsteps, eigen_nice=args.eigen_nice,
+                      eigen_backend=eigen_backend)
         state = {"obs": obs}
 
         def env_only():
@@ -78,13 +93,21 @@ def measure(args, backend, num_env):
                 continue
             skip = args.warmup if name == "end_to_end" else 2
             times = []
-            for _ in range(args.updates + skip):
+            for k in range(args.updates + skip):
+                if k == skip and name == "end_to_end":
+                    model.optim.eigen_age.summary()  # count the timed updates only
                 t0 = time.perf_counter()
                 fn()
                 times.append(time.perf_counter() - t0)
             results[name] = nbatch / statistics.median(times[skip:])
-            print(f"  {backend:10s} {num_env:4d} envs  {name:10s} {results[name]:8.0f} timesteps/s"
-                  f"  (median of {args.updates} batches of {nbatch})", flush=True)
+            print(f"  {backend:10s} {num_env:4d} envs {eigen_backend:8s} {name:10s} "
+                  f"{results[name]:8.0f} timesteps/s  (median of {args.updates} batches of "
+                  f"{nbatch})", flush=True)
+            if name == "end_to_end":
+                age = model.optim.eigen_age.summary()
+                results["decompositions_per_update"] = age["decompositions"] / args.updates
+                results["eigen_age_median"] = age.get("eigen_age_median", float("nan"))
+                results["eigen_age_max"] = age.get("eigen_age_max", float("nan"))
         results["rss_mb"] = rss_mb()
     finally:
         if model is not None:
@@ -115,12 +138,31 @@ def plot(rows, path):
     fig.savefig(path, dpi=110)
 
 
+KEYS = ("env_only", "acting", "end_to_end", "decompositions_per_update", "eigen_age_median",
+        "eigen_age_max", "rss_mb")
+
+
+def in_own_process(config):
+    """``measure`` of one configuration in a fresh process (its memory is its own)."""
+    out = subprocess.run([sys.executable, __file__, "--one", json.dumps(config)],
+                         stdout=subprocess.PIPE, text=True, check=True)
+    lines = out.stdout.splitlines()
+    for line in lines:
+        if not line.startswith("RESULT "):
+            print(line, flush=True)
+    return json.loads(next(ln for ln in lines if ln.startswith("RESULT "))[len("RESULT "):])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--env", default="PongNoFrameskip-v4")
     ap.add_argument("--backend", nargs="+", choices=["gym", "ale_vector"],
                     default=["gym", "ale_vector"])
     ap.add_argument("--num_env", type=int, nargs="+", default=[32])
+    ap.add_argument("--eigen_backend", nargs="+", choices=["auto", "numpy", "tf", "process"],
+                    default=["auto"])
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs per configuration, eigen backends alternating (A B A B ...)")
     ap.add_argument("--nsteps", type=int, default=20)
     ap.add_argument("--updates", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=12)
@@ -128,15 +170,34 @@ def main():
     ap.add_argument("--eigen_nice", type=int, default=0,
                     help="nice value of the eigen thread (Linux; 0 = as training)")
     ap.add_argument("--plot", help="write a PNG of timesteps/s against the number of envs")
+    ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: one configuration, JSON
     args = ap.parse_args()
+    if args.one:
+        config = json.loads(args.one)
+        vars(args).update(config["args"])
+        result = measure(args, config["backend"], config["num_env"], config["eigen_backend"])
+        print("RESULT " + json.dumps(result), flush=True)
+        return
     print(device_line(), flush=True)
-    rows = [(b, n, measure(args, b, n)) for b in args.backend for n in args.num_env]
+    common = {k: getattr(args, k) for k in ("env", "nsteps", "updates", "warmup", "only",
+                                            "eigen_nice")}
+    runs = {}
+    for b in args.backend:
+        for n in args.num_env:
+            for _ in range(args.repeat):
+                for e in args.eigen_backend:
+                    config = dict(backend=b, num_env=n, eigen_backend=e, args=common)
+                    runs.setdefault((b, n, e), []).append(in_own_process(config))
+    rows = [(b, n, e, {k: statistics.median(r[k] for r in results) for k in KEYS
+                       if k in results[0]}) for (b, n, e), results in runs.items()]
     if args.plot:
-        plot(rows, args.plot)
-    for backend, n, r in rows:
-        fields = " ".join(f"{k}={r[k]:.0f}" for k in ("env_only", "acting", "end_to_end", "rss_mb")
-                          if k in r)
-        print(f"fps backend={backend} num_env={n} {fields}")
+        plot([(f"{b} {e}" if len(args.eigen_backend) > 1 else b, n, r) for b, n, e, r in rows],
+             args.plot)
+    for backend, n, e, r in rows:
+        fields = " ".join(f"{k}={r[k]:.0f}" if k in ("env_only", "acting", "end_to_end", "rss_mb")
+                          else f"{k}={r[k]:.3g}"
+                          for k in KEYS if k in r)
+        print(f"fps backend={backend} num_env={n} eigen_backend={e} {fields}")
 
 
 if __name__ == "__main__":

@@ -122,6 +122,13 @@ class Model(ActorCriticModel):
         n = self.optim.eigen_failures
         return dict({"eigen_failures": n} if n else {}, **self._trust)
 
+    def tb_extras(self):
+        """The freshness of the preconditioner since the last row (TensorBoard only: the
+        rows keep baselines' keys): ``kfac/eigen_age_median`` and ``_max``, in updates
+        between the statistics the applied eigens came from and the update applying
+        them, and ``kfac/decompositions`` installed."""
+        return {f"kfac/{k}": v for k, v in self.optim.eigen_age.summary().items()}
+
     def close(self):
         """Stop the asynchronous eigen thread, if one runs (idempotent)."""
         self.train_step.close()

@@ -171,6 +171,10 @@ class ActorCriticModel(tf.Module):
         """Keys logged after baselines' own (none here)."""
         return {}
 
+    def tb_extras(self):
+        """Scalars for TensorBoard alone, at each logged row (none here)."""
+        return {}
+
     def mark_update(self, update):
         """Record that ``update`` updates are done (and the scheduler position)."""
         self.progress.assign([int(update), int(self.lr.n)])

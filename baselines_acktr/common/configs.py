@@ -24,9 +24,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from ..kfac.config import EIGEN_BACKENDS
+
 LR_SCHEDULES = ("linear", "constant", "double_linear_con", "middle_drop", "double_middle_drop")
 NETWORKS = ("cnn", "cnn_paper", "mlp")
-EIGEN_BACKENDS = ("auto", "numpy", "tf")
 
 
 def hp(default, help, symbol="", group="algorithm", check=None, choices=None, model=True):
@@ -124,7 +125,7 @@ class AcktrConfig(ActorCriticConfig):
     deterministic_async: bool = hp(False, "async: every due step waits for its own "
                                    "decomposition (equals the synchronous path)",
                                    group="K-FAC", model=False)
-    eigen_backend: str = hp("auto", "eigen-decomposition: numpy (LAPACK), tf, auto",
+    eigen_backend: str = hp("auto", "eigen-decomposition: numpy (LAPACK), tf, auto (thread), process",
                             group="K-FAC", choices=EIGEN_BACKENDS, model=False)
 
     @classmethod
@@ -214,7 +215,7 @@ class ContConfig(ConfigBase):
                         model=False)
     wait_first_eigen: bool = hp(True, "async: the first K-FAC step waits for a decomposition",
                                 group="K-FAC", model=False)
-    eigen_backend: str = hp("auto", "eigen-decomposition: numpy (LAPACK), tf, auto",
+    eigen_backend: str = hp("auto", "eigen-decomposition: numpy (LAPACK), tf, auto (thread), process",
                             group="K-FAC", choices=EIGEN_BACKENDS, model=False)
     # --- ablation switches toward baselines master (issue 21); defaults: the branch
     ent_coef: float = hp(0.0, "entropy bonus: policy loss − ent_coef·mean entropy, Fisher loss "

@@ -5,7 +5,8 @@ TensorBoard scalars, and a live progress line.
 box table, appends it to ``progress.csv`` (rewriting the file with the wider
 header when a new key appears, as baselines' CSVOutputFormat does) and, with
 ``tensorboard=True``, writes every numeric value as a scalar at ``step``
-(timesteps) under ``<log_dir>/tb``.
+(timesteps) under ``<log_dir>/tb``.  ``record_tb(key, value)`` adds a scalar for
+TensorBoard alone (diagnostics that are not baselines' log keys).
 """
 import csv
 import io
@@ -34,6 +35,7 @@ class Logger:
             self.tb = tf.summary.create_file_writer(os.path.join(log_dir, "tb"))
         self.stream = stream
         self.row = {}
+        self.tb_row = {}
         self.keys = []
         self.csv_path = None
         if log_dir is not None:
@@ -49,8 +51,13 @@ class Logger:
     def record(self, key, value):
         self.row[key] = value
 
+    def record_tb(self, key, value):
+        """A scalar written to TensorBoard at the next :meth:`dump`, not to the table or CSV."""
+        self.tb_row[key] = value
+
     def dump(self, step=None):
         if not self.row:
+            self.tb_row = {}
             return
         if self.stream is not None:
             self.stream.write(format_table(self.row))
@@ -61,11 +68,11 @@ class Logger:
             import tensorflow as tf
 
             with self.tb.as_default():
-                for k, v in self.row.items():
+                for k, v in {**self.row, **self.tb_row}.items():
                     if isinstance(v, (int, float)) and not isinstance(v, bool):
                         tf.summary.scalar(k, float(v), step=int(step))
             self.tb.flush()
-        self.row = {}
+        self.row, self.tb_row = {}, {}
 
     def close(self):
         if self.tb is not None:

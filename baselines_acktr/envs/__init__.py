@@ -1,7 +1,8 @@
 """Environments with baselines' semantics on gymnasium: Atari preprocessing, Monitor and
 vector envs (ports of baselines ``common/atari_wrappers.py``, ``bench/monitor.py`` and
 ``common/cmd_util.py``), and an opt-in Atari backend on ale-py's C++ vector env
-(:mod:`.ale_vector`).  ``VecNormalize`` is in :mod:`.vec_normalize`.
+(:mod:`.ale_vector`).  ``VecNormalize`` is in :mod:`.vec_normalize`; the check of a user's
+env before a run (gymnasium's env checker and ACKTR's own) in :mod:`.check`.
 
 This package (``vec_normalize`` aside) imports no TensorFlow: env worker subprocesses
 import it to unpickle their env builders, and must start fast and stay free of TF

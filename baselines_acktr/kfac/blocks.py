@@ -93,21 +93,21 @@ def register_block(record_type: type) -> Callable[[B], B]:
 class IdentityBlock(CurvatureBlock):
     """No curvature: the direction is the raw gradient."""
 
-    def __init__(self, index: int):
+    def __init__(self, index: int) -> None:
         self.indices, self.factors = (index,), ()
 
-    def precondition(self, grads):
+    def precondition(self, grads: Sequence[tf.Tensor]) -> dict[int, tf.Tensor]:
         return {self.indices[0]: grads[self.indices[0]]}
 
 
 class DiagonalBlock(CurvatureBlock):
     """``g ⊘ (diag F + ε)`` with a :class:`~.factors.ParameterDiagonalFactor`."""
 
-    def __init__(self, index: int, factor: DiagonalFactor, damping: Damping):
+    def __init__(self, index: int, factor: DiagonalFactor, damping: Damping) -> None:
         self.indices, self.factors, self.damping = (index,), (factor,), damping
         self.diag = factor
 
-    def precondition(self, grads):
+    def precondition(self, grads: Sequence[tf.Tensor]) -> dict[int, tf.Tensor]:
         i = self.indices[0]
         return {i: self.diag.solve(grads[i], self.damping)}
 
@@ -116,22 +116,22 @@ class DiagonalBlock(CurvatureBlock):
 class GradientOnlyBlock(CurvatureBlock):
     """``Γ' = [(Γ·Q_G) ⊘ (ê_Gᵀ + ε)]·Q_Gᵀ`` with ``Γ`` the gradient as one row."""
 
-    def __init__(self, index: int, var: tf.Variable, g: EigenFactor, damping: Damping):
+    def __init__(self, index: int, var: tf.Variable, g: EigenFactor, damping: Damping) -> None:
         self.indices, self.factors = (index,), (g,)
         self.var, self.g, self.damping = var, g, damping
 
     @classmethod
-    def build(cls, builder, record: LogStdRecord):
+    def build(cls, builder: BlockBuilder, record: LogStdRecord) -> list[CurvatureBlock]:
         layer = record.layer
         i = builder.index(layer.w, layer.layer_name)
         g = builder.add(GradientFactor(f"{layer.layer_name}/bprop0", record,
                                        builder.config.approxT2))
         return [cls(i, layer.w, g, builder.damping[i])]
 
-    def factors_of(self, index):
+    def factors_of(self, index: int) -> tuple[EigenFactor | None, EigenFactor | None]:
         return None, self.g
 
-    def precondition(self, grads):
+    def precondition(self, grads: Sequence[tf.Tensor]) -> dict[int, tf.Tensor]:
         i = self.indices[0]
         qg, eg = self.g.eigen()
         t = tf.matmul(tf.reshape(grads[i], [1, -1]), qg) / (eg[None, :] + self.damping)
@@ -150,7 +150,7 @@ class KroneckerBlock(CurvatureBlock):
 
     def __init__(self, index: int, var: tf.Variable, a: EigenFactor, g: EigenFactor,
                  damping: Damping, bias: tuple[int, tf.Variable] | None = None,
-                 factored_damping: bool = False):
+                 factored_damping: bool = False) -> None:
         self.var, self.a, self.g, self.damping = var, a, g, damping
         self.bias = bias  # (index, variable) of a folded bias, or None
         self.indices = (index,) if bias is None else (index, bias[0])
@@ -158,7 +158,7 @@ class KroneckerBlock(CurvatureBlock):
         self.factored_damping = factored_damping
 
     @classmethod
-    def build(cls, builder, record: DenseRecord | Conv2DRecord):
+    def build(cls, builder: BlockBuilder, record: DenseRecord | Conv2DRecord) -> list[CurvatureBlock]:
         """A weight's block in baselines' factor order (``A``, then ``G``); a bias added
         with ``+`` gets a :class:`GradientOnlyBlock` on the same ``G``."""
         layer, cfg = record.layer, builder.config
@@ -166,6 +166,7 @@ class KroneckerBlock(CurvatureBlock):
         homog = has_bias and layer.bias_mode == "bias_add" and not cfg.blockdiag_bias
         wi = builder.index(layer.w, layer.layer_name)
         key = f"{layer.layer_name}/w/fprop0"
+        a: EigenFactor
         if isinstance(record, DenseRecord):
             a = builder.shared((id(record.inputs), homog),
                                lambda: DenseActivationFactor(key, record, homog))
@@ -182,19 +183,19 @@ class KroneckerBlock(CurvatureBlock):
                 blocks.append(GradientOnlyBlock(bi, layer.b, g, builder.damping[bi]))
         return [cls(wi, layer.w, a, g, builder.damping[wi], bias, cfg.factored_damping)] + blocks
 
-    def factors_of(self, index):
+    def factors_of(self, index: int) -> tuple[EigenFactor | None, EigenFactor | None]:
         if index == self.indices[0]:
             return self.a, self.g
         return None, None  # the folded bias has no factors of its own
 
-    def _denominator(self, ea, eg):
+    def _denominator(self, ea: tf.Tensor, eg: tf.Tensor) -> tf.Tensor:
         if not self.factored_damping:
             return ea[:, None] * eg[None, :] + self.damping
         d = tf.pow(tf.constant(self.damping), 0.5)
         ta, tg = tf.reduce_mean(tf.abs(ea)), tf.reduce_mean(tf.abs(eg))
         return (ea[:, None] + tf.sqrt(ta / tg) * d) * (eg[None, :] + tf.sqrt(tg / ta) * d)
 
-    def precondition(self, grads):
+    def precondition(self, grads: Sequence[tf.Tensor]) -> dict[int, tf.Tensor]:
         i = self.indices[0]
         g2 = tf.reshape(grads[i], [-1, int(self.var.shape[-1])])
         if self.bias is not None:
@@ -219,13 +220,13 @@ class ScaleAndShiftBlock(CurvatureBlock):
     normalisation layer's affine part (kfac-jax ``ScaleAndShiftDiagonal``)."""
 
     def __init__(self, scale: tuple[int, ScaleAndShiftFactor, Damping],
-                 shift: tuple[int, ScaleAndShiftFactor, Damping]):
+                 shift: tuple[int, ScaleAndShiftFactor, Damping]) -> None:
         self.parts = (scale, shift)
         self.indices = (scale[0], shift[0])
         self.factors = (scale[1], shift[1])
 
     @classmethod
-    def build(cls, builder, record: ScaleAndShiftRecord):
+    def build(cls, builder: BlockBuilder, record: ScaleAndShiftRecord) -> list[CurvatureBlock]:
         layer = record.layer
         parts = []
         for part, var in (("scale", layer.w), ("shift", layer.b)):
@@ -234,7 +235,7 @@ class ScaleAndShiftBlock(CurvatureBlock):
             parts.append((i, f, builder.damping[i]))
         return [cls(parts[0], parts[1])]
 
-    def precondition(self, grads):
+    def precondition(self, grads: Sequence[tf.Tensor]) -> dict[int, tf.Tensor]:
         return {i: f.solve(grads[i], damping) for i, f, damping in self.parts}
 
 
@@ -245,7 +246,7 @@ class BlockBuilder:
     order, per layer ``A`` then ``G``)."""
 
     def __init__(self, var_list: Sequence[tf.Variable], config: KfacConfig,
-                 damping: Sequence[Damping]):
+                 damping: Sequence[Damping]) -> None:
         self.var_list, self.config, self.damping = list(var_list), config, list(damping)
         self._index = {id(v): i for i, v in enumerate(var_list)}
         self.factors: list[Factor] = []

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CONV_STATS = ("rows", "patches")
-EIGEN_BACKENDS = ("auto", "numpy", "tf")
+EIGEN_BACKENDS = ("auto", "numpy", "tf", "process")
 
 
-def _is_whole(x) -> bool:
+def _is_whole(x: object) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and float(x).is_integer()
 
 
@@ -76,13 +76,14 @@ class KfacConfig:
     deterministic_async: bool = False
     """Async: every due step waits for its own decomposition (equals the synchronous path)."""
     eigen_backend: str = "auto"
-    """``'numpy'`` (LAPACK), ``'tf'`` (``tf.linalg.eigh``) or ``'auto'`` (numpy for large factors)."""
+    """The eigen thread's ``'numpy'`` (LAPACK), ``'tf'`` (``tf.linalg.eigh``) or ``'auto'`` (numpy
+    for large factors), or ``'process'``: scipy's LAPACK in a worker process (:mod:`.eigen_process`)."""
     eigen_nice: int = 0
     """Scheduling priority of the eigen thread on Linux (19: idle CPU time only)."""
     eigen_blas_threads: Any = "auto"
     """BLAS threads of the numpy decompositions (``'auto'``: half the CPUs; None: numpy's)."""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.channel_fac:
             raise NotImplementedError(
                 "channel_fac (rank-1 SVD factorisation of 1x1-output convs) is not ported; "
@@ -118,7 +119,7 @@ class KfacConfig:
         ``stats_accum_iter`` with ``full_stats_init`` and ``cold_iter`` otherwise."""
         return int(self.stats_accum_iter if self.full_stats_init else self.cold_iter)
 
-    def replace(self, **changes) -> KfacConfig:
+    def replace(self, **changes: Any) -> KfacConfig:
         return dataclasses.replace(self, **changes)
 
     @classmethod

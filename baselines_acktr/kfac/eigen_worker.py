@@ -26,28 +26,40 @@ not use it).  ``'auto'`` (default) is half the CPUs, at least one: on this
 competing with TensorFlow's) and delivered more decompositions, not fewer
 (``docs/performance.md``).
 """
+from __future__ import annotations
+
 import os
 import queue
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, cast
 
 import numpy as np
 
 
 LARGE = 1024
 
+Decomposition = tuple[np.ndarray, np.ndarray]
+"""``(e, Q)`` of one factor: its eigenvalues and its eigenvectors as columns (float32)."""
+Decompositions = list[Decomposition | None]
+"""One job's result, in the order of its matrices; None where a decomposition failed twice."""
+BlasLimit = Callable[[], AbstractContextManager[Any]]
+"""A context manager factory that caps the BLAS threads while it is entered."""
 
-def _eigh_numpy(m):
+
+def _eigh_numpy(m: np.ndarray) -> Decomposition:
     e, q = np.linalg.eigh(m)
     return e.astype(np.float32, copy=False), q.astype(np.float32, copy=False)
 
 
-def _eigh_numpy64(m):
+def _eigh_numpy64(m: np.ndarray) -> Decomposition:
     """The retry of a failed decomposition: the same matrix in float64."""
     return _eigh_numpy(np.asarray(m, np.float64))
 
 
-def _decompose_one(m):
+def _decompose_one(m: np.ndarray) -> Decomposition | None:
     """``(e, Q)`` of one matrix, or None when LAPACK fails in float32 and in float64
     (baselines' known crash, openai/baselines#909: "Self-adjoint eigen decomposition was
     not successful"); the optimizer then keeps that factor's previous decomposition."""
@@ -65,16 +77,16 @@ class _TfBatch:
     """``tf.linalg.eigh`` of a list of matrices in one ``tf.function`` call (traced
     once per list of shapes)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         import tensorflow as tf
 
         self._fn = tf.function(lambda ms: [tf.linalg.eigh(m) for m in ms])
 
-    def __call__(self, mats):
+    def __call__(self, mats: Iterable[np.ndarray]) -> list[Decomposition]:
         return [(e.numpy(), q.numpy()) for e, q in self._fn(list(mats))]
 
 
-def resolve_blas_threads(blas_threads):
+def resolve_blas_threads(blas_threads: int | str | None) -> int | None:
     """``'auto'`` → half the CPUs (at least 1); None → leave BLAS alone; else an int ≥ 1."""
     if blas_threads is None:
         return None
@@ -85,7 +97,8 @@ def resolve_blas_threads(blas_threads):
     return blas_threads
 
 
-def _decompose_all(mats, backend, tf_batch, stop, blas_limit=None):
+def _decompose_all(mats: Sequence[np.ndarray], backend: str, tf_batch: _TfBatch | None,
+                   stop: threading.Event, blas_limit: BlasLimit | None = None) -> Decompositions | None:
     """Eigen-decompose ``mats`` (an entry is None where a decomposition failed twice);
     returns None if ``stop`` was set meanwhile.
     ``blas_limit``: a context manager factory that caps BLAS threads around the
@@ -97,9 +110,11 @@ def _decompose_all(mats, backend, tf_batch, stop, blas_limit=None):
     else:
         small = [i for i, m in enumerate(mats) if m.shape[0] < LARGE]
         large = [i for i, m in enumerate(mats) if m.shape[0] >= LARGE]
-    out = [None] * len(mats)
+    out: Decompositions = [None] * len(mats)
     if small:
+        results: Sequence[Decomposition | None]
         try:
+            assert tf_batch is not None  # only backend 'numpy' has none, and it puts no matrix here
             results = tf_batch([mats[i] for i in small])
         except Exception:  # noqa: BLE001 - tf's eigh failed on one of them: one by one
             results = [_decompose_one(mats[i]) for i in small]
@@ -113,7 +128,8 @@ def _decompose_all(mats, backend, tf_batch, stop, blas_limit=None):
     return _decompose_large(mats, large, out, stop)
 
 
-def _decompose_large(mats, large, out, stop):
+def _decompose_large(mats: Sequence[np.ndarray], large: Sequence[int], out: Decompositions,
+                     stop: threading.Event) -> Decompositions | None:
     for i in large:
         if stop.is_set():
             return None
@@ -122,7 +138,8 @@ def _decompose_large(mats, large, out, stop):
 
 
 # the per-matrix LAPACK paths, float32 then the float64 retry (tests may replace them)
-BACKENDS = {"numpy": _eigh_numpy, "numpy64": _eigh_numpy64}
+BACKENDS: dict[str, Callable[[np.ndarray], Decomposition]] = {"numpy": _eigh_numpy,
+                                                               "numpy64": _eigh_numpy64}
 CHOICES = ("auto", "numpy", "tf")
 
 
@@ -133,12 +150,13 @@ class EigenThreadError(RuntimeError):
 class EigenWorker:
     """One daemon thread, one job at a time (capacity-one hand-over)."""
 
-    def __init__(self, backend="auto", nice=0, blas_threads="auto"):
+    def __init__(self, backend: str = "auto", nice: int = 0,
+                 blas_threads: int | str | None = "auto") -> None:
         if backend not in CHOICES:
             raise ValueError(f"unknown eigen backend {backend!r}; choose from {CHOICES}")
         self._nice = int(nice)
         self.blas_threads = resolve_blas_threads(blas_threads)
-        self._blas_limit = None
+        self._blas_limit: BlasLimit | None = None
         if self.blas_threads is not None:
             from threadpoolctl import ThreadpoolController
 
@@ -147,17 +165,17 @@ class EigenWorker:
                                                         user_api="blas")
         self._backend = backend
         self._tf_batch = _TfBatch() if backend != "numpy" else None
-        self._jobs: queue.Queue = queue.Queue(maxsize=1)
-        self._results: queue.Queue = queue.Queue(maxsize=1)
+        self._jobs: queue.Queue[list[np.ndarray] | None] = queue.Queue(maxsize=1)
+        self._results: queue.Queue[Decompositions | BaseException] = queue.Queue(maxsize=1)
         self._stop = threading.Event()
-        self._error = None
+        self._error: BaseException | None = None
         self.busy = False  # a job was submitted and its result not yet taken
         self.completed = 0  # results taken by the training thread
         self.discarded = 0  # of which superseded by run_now() before use
         self._thread = threading.Thread(target=self._run, name="kfac-eigen", daemon=True)
         self._thread.start()
 
-    def _run(self):
+    def _run(self) -> None:
         if self._nice:
             # Linux: a thread's own nice value, so that the decompositions use the CPU
             # time the training step leaves (as baselines' thread used a spare CPU next
@@ -179,7 +197,7 @@ class EigenWorker:
             except BaseException as exc:  # handed to the training thread
                 self._results.put(exc)
 
-    def check(self):
+    def check(self) -> None:
         """Raise the thread's exception, if it had one."""
         if self._error is not None:
             raise EigenThreadError(f"K-FAC eigen-decomposition thread failed: {self._error!r}") \
@@ -187,22 +205,22 @@ class EigenWorker:
         if not self._thread.is_alive() and not self._stop.is_set():
             raise EigenThreadError("K-FAC eigen-decomposition thread died")
 
-    def submit(self, matrices):
+    def submit(self, matrices: Iterable[np.ndarray]) -> None:
         self.check()
         if self.busy:
             raise RuntimeError("EigenWorker.submit() while a job is pending")
         self.busy = True
         self._jobs.put(list(matrices))
 
-    def _take(self, result):
+    def _take(self, result: Decompositions | BaseException) -> Decompositions:
         self.busy = False
         if isinstance(result, BaseException):
             self._error = result
-            self.check()
+            self.check()  # raises: _error is set
         self.completed += 1
-        return result
+        return cast(Decompositions, result)
 
-    def poll(self):
+    def poll(self) -> Decompositions | None:
         """The finished result, or None if none is ready."""
         self.check()
         try:
@@ -210,7 +228,7 @@ class EigenWorker:
         except queue.Empty:
             return None
 
-    def wait(self, timeout=None):
+    def wait(self, timeout: float | None = None) -> Decompositions:
         """Block until the pending job's result is ready and return it."""
         if not self.busy:
             raise RuntimeError("EigenWorker.wait() with no pending job")
@@ -222,7 +240,7 @@ class EigenWorker:
                 if timeout is not None:
                     raise TimeoutError("eigen-decomposition did not finish in time") from None
 
-    def wait_idle(self, timeout=None):
+    def wait_idle(self, timeout: float | None = None) -> None:
         """Block until no decomposition is in progress; a finished result stays
         queued for :meth:`poll` (benchmarks use this to time other work alone)."""
         end = None if timeout is None else time.monotonic() + timeout
@@ -232,7 +250,7 @@ class EigenWorker:
                 raise TimeoutError("eigen-decomposition did not finish in time")
             time.sleep(0.005)
 
-    def run_now(self, matrices):
+    def run_now(self, matrices: Iterable[np.ndarray]) -> Decompositions:
         """Discard any pending job, decompose ``matrices`` and wait for the result."""
         if self.busy:
             self.wait()
@@ -240,7 +258,7 @@ class EigenWorker:
         self.submit(matrices)
         return self.wait()
 
-    def close(self, timeout=30.0):
+    def close(self, timeout: float = 30.0) -> None:
         """Stop the thread; waits for the matrix in progress (at most ``timeout`` s)."""
         self._stop.set()
         try:
@@ -250,5 +268,5 @@ class EigenWorker:
         self._thread.join(timeout)
 
     @property
-    def alive(self):
+    def alive(self) -> bool:
         return self._thread.is_alive()

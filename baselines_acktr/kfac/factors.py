@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
+import numpy as np
 import tensorflow as tf
 
 from .patches import conv_activation_cov
@@ -74,7 +75,7 @@ class Factor(abc.ABC):
     inverse: ClassVar[str]
     """``'eigh'`` (:class:`EigenFactor`) or ``'diagonal'`` (:class:`DiagonalFactor`)."""
 
-    def __init__(self, key: str, shape: list[int], layer_name: str):
+    def __init__(self, key: str, shape: list[int], layer_name: str) -> None:
         self.key, self.layer_name = key, layer_name
         self.cov = tf.Variable(tf.zeros(shape), trainable=False, name="KFAC_STATS/" + key)
 
@@ -86,11 +87,12 @@ class Factor(abc.ABC):
     def statistic(self, inputs: StatInputs) -> tf.Tensor:
         """This batch's statistic, shaped as ``cov``."""
 
-    def accumulate(self, new: tf.Tensor, coeff) -> None:
+    def accumulate(self, new: tf.Tensor, coeff: float | np.floating) -> None:
         """Superbatch phase: ``cov += coeff·C_batch``."""
         self.cov.assign_add(coeff * new)
 
-    def running_average(self, new: tf.Tensor, decay, one_minus_decay) -> None:
+    def running_average(self, new: tf.Tensor, decay: float | np.floating,
+                        one_minus_decay: float | np.floating) -> None:
         """EMA phase: ``cov = d·cov + (1 − d)·C_batch`` (two writes, as baselines)."""
         self.cov.assign(self.cov * decay)
         self.cov.assign_add(one_minus_decay * new)
@@ -102,7 +104,7 @@ class EigenFactor(Factor):
 
     inverse = "eigh"
 
-    def __init__(self, key: str, dim: int, layer_name: str):
+    def __init__(self, key: str, dim: int, layer_name: str) -> None:
         self.dim = int(dim)
         super().__init__(key, [self.dim, self.dim], layer_name)
         self.e = tf.Variable(tf.ones([self.dim]), trainable=False, name="KFAC_FAC/" + key + "/e")
@@ -112,7 +114,7 @@ class EigenFactor(Factor):
         """``(e, Q)`` of the current average (``tf.linalg.eigh``, float32)."""
         return tf.linalg.eigh(self.cov)
 
-    def install(self, e, q) -> None:
+    def install(self, e: tf.Tensor | np.ndarray, q: tf.Tensor | np.ndarray) -> None:
         self.e.assign(e)
         self.Q.assign(q)
 
@@ -128,13 +130,13 @@ class DiagonalFactor(Factor):
 
     inverse = "diagonal"
 
-    def __init__(self, key: str, shape: list[int], layer_name: str):
+    def __init__(self, key: str, shape: list[int], layer_name: str) -> None:
         self.dim = 1
         for n in shape:
             self.dim *= int(n)
         super().__init__(key, [int(n) for n in shape], layer_name)
 
-    def solve(self, grad: tf.Tensor, damping) -> tf.Tensor:
+    def solve(self, grad: tf.Tensor, damping: float | np.floating) -> tf.Tensor:
         """``g ⊘ (diag(F) + damping)``."""
         return grad / (self.cov + damping)
 
@@ -143,14 +145,14 @@ class DiagonalFactor(Factor):
 class DenseActivationFactor(EigenFactor):
     """``A = ãᵀã / B`` of a dense layer's input, ``ã = [a, 1]`` with ``homog``."""
 
-    def __init__(self, key: str, record: DenseRecord, homog: bool):
+    def __init__(self, key: str, record: DenseRecord, homog: bool) -> None:
         super().__init__(key, int(record.inputs.shape[-1]) + homog, record.layer.layer_name)
         self.homog = bool(homog)
 
-    def source(self, capture):
-        return capture[self.layer_name].inputs
+    def source(self, capture: Capture) -> tf.Tensor | tf.Variable:
+        return cast("DenseRecord", capture[self.layer_name]).inputs
 
-    def statistic(self, inputs):
+    def statistic(self, inputs: StatInputs) -> tf.Tensor:
         x = inputs.rows(self.source(inputs.capture))
         if self.homog:
             x = tf.concat([x, tf.ones([tf.shape(x)[0], 1], x.dtype)], axis=1)
@@ -162,17 +164,17 @@ class ConvActivationFactor(EigenFactor):
     (:func:`.patches.conv_activation_cov`)."""
 
     def __init__(self, key: str, record: Conv2DRecord, homog: bool, approxT2: bool = False,
-                 conv_stats: str = "rows"):
+                 conv_stats: str = "rows") -> None:
         layer = record.layer
         kh, kw = layer.kernel
         super().__init__(key, kh * kw * int(record.inputs.shape[-1]) + homog, layer.layer_name)
         self.kernel, self.stride, self.padding = layer.kernel, layer.stride, layer.padding
         self.homog, self.approxT2, self.conv_stats = bool(homog), approxT2, conv_stats
 
-    def source(self, capture):
-        return capture[self.layer_name].inputs
+    def source(self, capture: Capture) -> tf.Tensor | tf.Variable:
+        return cast("Conv2DRecord", capture[self.layer_name]).inputs
 
-    def statistic(self, inputs):
+    def statistic(self, inputs: StatInputs) -> tf.Tensor:
         return conv_activation_cov(inputs.rows(self.source(inputs.capture)), self.kernel,
                                    self.stride, self.padding, self.homog, self.approxT2,
                                    self.conv_stats)
@@ -190,14 +192,14 @@ class GradientFactor(EigenFactor):
     reads_gradient = True
 
     def __init__(self, key: str, record: DenseRecord | Conv2DRecord | LogStdRecord,
-                 approxT2: bool = False):
+                 approxT2: bool = False) -> None:
         super().__init__(key, int(record.outputs.shape[-1]), record.layer.layer_name)
         self.approxT2 = approxT2
 
-    def source(self, capture):
+    def source(self, capture: Capture) -> tf.Tensor | tf.Variable:
         return capture[self.layer_name].outputs
 
-    def statistic(self, inputs):
+    def statistic(self, inputs: StatInputs) -> tf.Tensor:
         delta = inputs.rows(inputs.grad)
         if delta.shape.rank == 4:
             oh, ow, c = int(delta.shape[1]), int(delta.shape[2]), int(delta.shape[3])
@@ -227,21 +229,21 @@ class ScaleAndShiftFactor(DiagonalFactor):
 
     reads_gradient = True
 
-    def __init__(self, key: str, record: ScaleAndShiftRecord, part: str):
+    def __init__(self, key: str, record: ScaleAndShiftRecord, part: str) -> None:
         if part not in ("scale", "shift"):
             raise ValueError(f"part must be 'scale' or 'shift', got {part!r}")
         var = record.layer.w if part == "scale" else record.layer.b
         super().__init__(key, list(var.shape), record.layer.layer_name)
         self.part = part
 
-    def source(self, capture):
+    def source(self, capture: Capture) -> tf.Tensor | tf.Variable:
         return capture[self.layer_name].outputs
 
-    def statistic(self, inputs):
+    def statistic(self, inputs: StatInputs) -> tf.Tensor:
         rank = len(self.cov.shape)
         delta = inputs.rows(inputs.grad) * inputs.batch  # undoes the Fisher loss's 1/B
         if self.part == "scale":
-            delta = delta * inputs.rows(inputs.capture[self.layer_name].inputs)
+            delta = delta * inputs.rows(cast("ScaleAndShiftRecord", inputs.capture[self.layer_name]).inputs)
         per_example = _per_example(delta, rank)
         return tf.reduce_mean(tf.square(per_example), axis=0)
 
@@ -256,12 +258,12 @@ class ParameterDiagonalFactor(DiagonalFactor):
 
     reads_gradient = True
 
-    def __init__(self, key: str, var: tf.Variable):
+    def __init__(self, key: str, var: tf.Variable) -> None:
         super().__init__(key, list(var.shape), key)
         self.var = var
 
-    def source(self, capture):
+    def source(self, capture: Capture) -> tf.Tensor | tf.Variable:
         return self.var
 
-    def statistic(self, inputs):
+    def statistic(self, inputs: StatInputs) -> tf.Tensor:
         return inputs.batch * tf.square(inputs.grad)

@@ -33,7 +33,7 @@ class _Registered:
     stride: int = 1
     padding: str = "VALID"
 
-    def __init__(self, layer: Any, w: tf.Variable, b: tf.Variable | None):
+    def __init__(self, layer: Any, w: tf.Variable, b: tf.Variable | None) -> None:
         self.layer, self.layer_name, self.w, self.b = layer, layer.name, w, b
 
 
@@ -111,7 +111,7 @@ class KerasKfacModel:
     their order, for ``KfacOptimizer``/``KfacTrainStep``.
     """
 
-    def __init__(self, model: Any):
+    def __init__(self, model: Any) -> None:
         import keras
 
         if not isinstance(model, keras.Sequential):

@@ -24,10 +24,12 @@ Initial values come from the caller (``common.policies.ortho_init``,
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
+from numpy.typing import ArrayLike
 
 BIAS_MODES = ("add", "bias_add")
 
@@ -80,7 +82,7 @@ class Capture:
 
     def __init__(self) -> None:
         self.records: dict[str, Record] = {}
-        self.batch_size: tf.Tensor | None = None
+        self.batch_size: int | tf.Tensor | None = None
 
     def register(self, record: Record) -> None:
         """Add one layer's record (a layer may register once per forward pass)."""
@@ -114,7 +116,7 @@ class Capture:
     def __getitem__(self, layer_name: str) -> Record:
         return self.records[layer_name]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Record]:
         return iter(self.records.values())
 
 
@@ -122,7 +124,7 @@ class Capture:
 class KfacLayer(tf.Module):
     """A weight and a bias; ``params`` lists them in baselines' creation order."""
 
-    def __init__(self, name, w_init, b_init, bias_mode):
+    def __init__(self, name: str, w_init: ArrayLike, b_init: ArrayLike, bias_mode: str) -> None:
         super().__init__(name=name.replace("/", "_"))
         if bias_mode not in BIAS_MODES:
             raise ValueError(f"bias_mode must be 'add' or 'bias_add', got {bias_mode!r}")
@@ -131,20 +133,20 @@ class KfacLayer(tf.Module):
         self.w = tf.Variable(np.asarray(w_init, np.float32), name=f"{name}/w")
         self.b = tf.Variable(np.asarray(b_init, np.float32), name=f"{name}/b")
 
-    def _add_bias(self, z):
+    def _add_bias(self, z: tf.Tensor) -> tf.Tensor:
         if self.bias_mode == "bias_add":
             return tf.nn.bias_add(z, self.b)
         return z + self.b
 
     @property
-    def params(self):
+    def params(self) -> list[tf.Variable]:
         return [self.w, self.b]
 
 
 class Dense(KfacLayer):
     """``z = a·W + b`` with ``W`` ``[nin, nout]``; ports baselines ``a2c.utils.fc``."""
 
-    def __call__(self, x, capture=None):
+    def __call__(self, x: tf.Tensor, capture: Capture | None = None) -> tf.Tensor:
         z = self._add_bias(tf.matmul(x, self.w))
         if capture is not None:
             capture.register_dense(self, x, z)
@@ -155,13 +157,14 @@ class Conv2D(KfacLayer):
     """NHWC convolution (``W`` in HWIO) plus a one-dimensional bias; ports baselines
     ``a2c.utils.conv`` with ``one_dim_bias=True`` (what ACKTR's cnn uses)."""
 
-    def __init__(self, name, w_init, b_init, stride, bias_mode="add", padding="VALID"):
+    def __init__(self, name: str, w_init: ArrayLike, b_init: ArrayLike, stride: int,
+                 bias_mode: str = "add", padding: str = "VALID") -> None:
         super().__init__(name, w_init, b_init, bias_mode)
         self.kernel = (int(self.w.shape[0]), int(self.w.shape[1]))
         self.stride = int(stride)
         self.padding = padding
 
-    def __call__(self, x, capture=None):
+    def __call__(self, x: tf.Tensor, capture: Capture | None = None) -> tf.Tensor:
         z = tf.nn.conv2d(x, self.w, strides=[1, self.stride, self.stride, 1],
                          padding=self.padding)
         z = self._add_bias(z)
@@ -178,16 +181,16 @@ class LogStd(tf.Module):
     registered.
     """
 
-    def __init__(self, name, nact, init=0.0):
+    def __init__(self, name: str, nact: int, init: float = 0.0) -> None:
         super().__init__(name=name.replace("/", "_"))
         self.layer_name = name
         self.w = tf.Variable(tf.fill([1, nact], float(init)), name=name)
 
     @property
-    def params(self):
+    def params(self) -> list[tf.Variable]:
         return [self.w]
 
-    def __call__(self, mean, capture=None):
+    def __call__(self, mean: tf.Tensor, capture: Capture | None = None) -> tf.Tensor:
         z = mean * 0.0 + self.w
         if capture is not None:
             capture.register_logstd(self, z)
@@ -201,17 +204,18 @@ class ScaleAndShift(tf.Module):
     Ports no baselines function: its networks have no normalisation layers.
     """
 
-    def __init__(self, name: str, shape, scale_init=1.0, shift_init=0.0):
+    def __init__(self, name: str, shape: Sequence[int], scale_init: float = 1.0,
+                 shift_init: float = 0.0) -> None:
         super().__init__(name=name.replace("/", "_"))
         self.layer_name = name
         self.w = tf.Variable(tf.fill(list(shape), float(scale_init)), name=f"{name}/gamma")
         self.b = tf.Variable(tf.fill(list(shape), float(shift_init)), name=f"{name}/beta")
 
     @property
-    def params(self):
+    def params(self) -> list[tf.Variable]:
         return [self.w, self.b]
 
-    def __call__(self, xhat, capture=None):
+    def __call__(self, xhat: tf.Tensor, capture: Capture | None = None) -> tf.Tensor:
         y = xhat * self.w + self.b
         if capture is not None:
             capture.register_scale_and_shift(self, xhat, y)

@@ -29,11 +29,13 @@ between the two stages.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import tensorflow as tf
 
+from .async_eigen import EigenAge
 from .blocks import build_blocks, damping_of
 from .config import KfacConfig
 from .factors import EigenFactor, StatInputs
@@ -41,9 +43,14 @@ from .layers import Capture
 
 if TYPE_CHECKING:  # pragma: no cover
     from .async_eigen import AsyncEigen
+    from .eigen_process import EigenProcess
+    from .eigen_worker import EigenWorker
+
+_Eigen = tuple[tf.Tensor | np.ndarray, tf.Tensor | np.ndarray]
+"""``(e, Q)`` of one factor: tensors (synchronous path) or arrays (from the eigen thread)."""
 
 
-def _f32(x):
+def _f32(x: float) -> np.float32:
     """Round a Python float to float32 the way TF1 did for ``tensor * python_float``."""
     return np.float32(x)
 
@@ -65,7 +72,7 @@ class KfacOptimizer(tf.Module):
     :class:`~.factors.EigenFactor` s), both momentum buffers and the six counters.
     """
 
-    def __init__(self, config: KfacConfig | None = None, **options):
+    def __init__(self, config: KfacConfig | None = None, **options: Any) -> None:
         super().__init__(name="kfac")
         self.config = (config or KfacConfig()).replace(**options)
         self.sgd_step = tf.Variable(0, name="KFAC/sgd_step", trainable=False)
@@ -77,8 +84,9 @@ class KfacOptimizer(tf.Module):
         self.built = False
         self._async: AsyncEigen | None = None
         self.eigen_failures = 0  # factors whose decomposition failed (float32 and float64)
+        self.eigen_age = EigenAge()  # how old the applied eigens are (TensorBoard)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         config = self.__dict__.get("config")
         if config is not None and name in KfacConfig.fields():
             return getattr(config, name)
@@ -134,7 +142,7 @@ class KfacOptimizer(tf.Module):
         return [f.statistic(StatInputs(capture, next(grads) if f.reads_gradient else None, batch, k))
                 for f in self.factors]
 
-    def apply_stats(self, new_stats, s0):
+    def apply_stats(self, new_stats: Sequence[tf.Tensor], s0: tf.Tensor) -> tf.Tensor:
         """Fold a batch's statistics into the running averages (ports ``apply_stats``).
 
         Before ``stats_accum_iter`` steps: ``cov += C_batch / accum`` (with
@@ -146,19 +154,19 @@ class KfacOptimizer(tf.Module):
         coeff = _f32(1.0 / accum)
         d, one_minus_d = _f32(cfg.stats_decay), _f32(1.0 - cfg.stats_decay)
 
-        def running_avg():
+        def running_avg() -> tf.Tensor:
             for f, new in zip(self.factors, new_stats):
                 f.running_average(new, d, one_minus_d)
             self.stats_step.assign_add(1)
             return tf.constant(True)
 
-        def accumulate():
+        def accumulate() -> tf.Tensor:
             for f, new in zip(self.factors, new_stats):
                 f.accumulate(new, coeff)
             self.stats_step.assign_add(1)
             return tf.constant(True)
 
-        def accumulate_gated():
+        def accumulate_gated() -> tf.Tensor:
             if cfg.full_stats_init:
                 return tf.cond(s0 > cfg.cold_iter, accumulate, lambda: tf.constant(False))
             return accumulate()
@@ -166,18 +174,18 @@ class KfacOptimizer(tf.Module):
         return tf.cond(self.stats_step >= accum, running_avg, accumulate_gated)
 
     # ------------------------------------------------------------------ eigen
-    def compute_stats_eigen(self):
+    def compute_stats_eigen(self) -> list[tuple[tf.Tensor, tf.Tensor]]:
         """Eigen-decompose every eigen factor (ports ``computeStatsEigen``): ``cov = Q·diag(e)·Qᵀ``."""
         return [f.decompose() for f in self.eigen_factors]
 
-    def install_eigens(self, eigens):
+    def install_eigens(self, eigens: Sequence[_Eigen | None]) -> None:
         """Put decompositions ``[(e, Q), ...]`` (``eigen_factors`` order) in place; a None
         entry keeps that factor's previous decomposition."""
         for f, eq in zip(self.eigen_factors, eigens):
             if eq is not None:
                 f.install(*eq)
 
-    def count_eigen_failures(self, keys):
+    def count_eigen_failures(self, keys: Sequence[str]) -> None:
         """Decompositions that failed twice; the first time, one warning."""
         if not self.eigen_failures:
             warnings.warn(f"K-FAC: eigen-decomposition of {', '.join(keys)} failed in float32 "
@@ -185,23 +193,23 @@ class KfacOptimizer(tf.Module):
                           "eigen_failures in the logs)", RuntimeWarning, stacklevel=2)
         self.eigen_failures += len(keys)
 
-    def apply_stats_eigen(self, eigens):
+    def apply_stats_eigen(self, eigens: Sequence[_Eigen | None]) -> None:
         """Install decompositions and count them (ports ``applyStatsEigen``)."""
         self.install_eigens(eigens)
         self.factor_step.assign_add(1)
 
-    def eigen_due(self, stats_step):
+    def eigen_due(self, stats_step: int | tf.Tensor) -> bool | tf.Tensor:
         """Whether the (incremented) ``stats_step`` calls for a decomposition."""
         return (stats_step >= self.stats_accum_iter) & (stats_step % self.config.kfac_update == 0)
 
-    def update_factors(self):
+    def update_factors(self) -> tf.Tensor:
         """Decompose when due, else ``cold_step += 1`` (the synchronous stage 2a)."""
 
-        def decompose():
+        def decompose() -> tf.Tensor:
             self.apply_stats_eigen(self.compute_stats_eigen())
             return tf.constant(True)
 
-        def count_cold():
+        def count_cold() -> tf.Tensor:
             self.cold_step.assign_add(1)
             return tf.constant(False)
 
@@ -265,31 +273,31 @@ class KfacOptimizer(tf.Module):
         self._kfac_update(u, lr, s0)
         self._cold_update(grads, lr, s0)
 
-    def _refresh_eigens(self, eigen_ready):
+    def _refresh_eigens(self, eigen_ready: tf.Tensor | None) -> None:
         """Stage 2a.  With the eigen thread: once ``stats_step ≥ stats_accum_iter``,
         ``factor_step`` counts installs; before that ``cold_step`` counts steps."""
         if eigen_ready is None:
             self.update_factors()
             return
 
-        def count_install():
+        def count_install() -> tf.Tensor:
             return tf.cond(eigen_ready, lambda: self.factor_step.assign_add(1),
                            lambda: tf.identity(self.factor_step))
 
         tf.cond(self.stats_step >= self.stats_accum_iter, count_install,
                 lambda: self.cold_step.assign_add(1))
 
-    def _direction(self, grads, lr):
+    def _direction(self, grads: list[tf.Tensor], lr: tf.Tensor) -> list[tf.Tensor]:
         """Stage 2b: ``u``, or the raw gradient while no decomposition exists."""
         return tf.cond(self.factor_step > 0, lambda: self.precondition(grads, lr),
                        lambda: [tf.identity(g) for g in grads])
 
-    def _kfac_update(self, u, lr, s0):
+    def _kfac_update(self, u: list[tf.Tensor], lr: tf.Tensor, s0: tf.Tensor) -> None:
         """Stage 2c: ``m_K ← μ·m_K + u``, ``θ ← θ − lr·(1 − μ)·m_K``."""
         rate = lr * _f32(1.0 - self.config.momentum)
         mom = _f32(self.config.momentum)
 
-        def update():
+        def update() -> tf.Tensor:
             for var, m, d in zip(self.var_list, self.kfac_momentum, u):
                 m.assign(m * mom + d)
                 var.assign_sub(rate * m)
@@ -298,18 +306,18 @@ class KfacOptimizer(tf.Module):
         gate = self.kfac_gate(s0, self.stats_step, self.factor_step)
         tf.cond(gate, update, lambda: tf.constant(False))
 
-    def cold_rate(self, lr):
+    def cold_rate(self, lr: tf.Tensor) -> tf.Tensor:
         """The cold-start SGD's rate: ``cold_lr``, or the step's rate."""
         cold_lr = self.config.cold_lr
         return lr if cold_lr is None else tf.constant(_f32(cold_lr))
 
-    def _cold_update(self, grads, lr, s0):
+    def _cold_update(self, grads: list[tf.Tensor], lr: tf.Tensor, s0: tf.Tensor) -> None:
         """Stage 2d: ``m_C ← μ·m_C + clip(g)``, ``θ ← θ − cold_rate·m_C``, ``sgd_step += 1``."""
         cfg = self.config
         rate = self.cold_rate(lr)
         mom = _f32(cfg.momentum)
 
-        def update():
+        def update() -> tf.Tensor:
             c = list(grads)
             if cfg.max_grad_norm is not None:
                 c, _ = tf.clip_by_global_norm(c, cfg.max_grad_norm)
@@ -321,7 +329,8 @@ class KfacOptimizer(tf.Module):
 
         tf.cond(s0 <= cfg.cold_iter, update, lambda: tf.constant(False))
 
-    def kfac_gate(self, s0, stats_step, factor_step):
+    def kfac_gate(self, s0: int | tf.Tensor, stats_step: int | tf.Tensor,
+                  factor_step: int | tf.Tensor) -> bool | tf.Tensor:
         """Whether the K-FAC momentum update runs (baselines' ``optimOp`` conditions);
         works on tensors and on Python ints."""
         if self.config.full_stats_init:
@@ -329,7 +338,7 @@ class KfacOptimizer(tf.Module):
         return s0 >= self.config.cold_iter
 
     # --------------------------------------------------------- async eigen
-    def start_async(self, **options):
+    def start_async(self, **options: Any) -> None:
         """Start the background eigen-decomposition thread (``is_async=True``).
 
         Options default to the config's (``deterministic_async``,
@@ -342,7 +351,7 @@ class KfacOptimizer(tf.Module):
             raise RuntimeError("the eigen thread is already running")
         self._async = AsyncEigen(self, **options)
 
-    def stop_async(self):
+    def stop_async(self) -> None:
         """Stop the eigen thread (idempotent); pending work is discarded."""
         if self._async is not None:
             scheduler, self._async = self._async, None
@@ -353,8 +362,9 @@ class KfacOptimizer(tf.Module):
         return self._async is not None
 
     @property
-    def eigen_worker(self):
-        """The running :class:`~.eigen_worker.EigenWorker`, or None."""
+    def eigen_worker(self) -> EigenWorker | EigenProcess | None:
+        """The running :class:`~.eigen_worker.EigenWorker` (or
+        :class:`~.eigen_process.EigenProcess`), or None."""
         return self._async.worker if self._async is not None else None
 
     @property
@@ -362,7 +372,7 @@ class KfacOptimizer(tf.Module):
         """K-FAC steps taken along the raw gradient (baselines' timing-dependent start)."""
         return self._async.raw_gradient_kfac_steps if self._async is not None else 0
 
-    def wait_async_idle(self, timeout=None):
+    def wait_async_idle(self, timeout: float | None = None) -> None:
         """Wait until the eigen thread (if any) has no decomposition in progress."""
         if self._async is not None:
             self._async.worker.wait_idle(timeout)
@@ -375,7 +385,7 @@ class KfacOptimizer(tf.Module):
             raise RuntimeError("is_async=True needs start_async() (KfacTrainStep does this)")
         return self._async.exchange()
 
-    def snapshot_stats(self):
+    def snapshot_stats(self) -> list[np.ndarray]:
         """Copies of the eigen factors' statistics (numpy) for the eigen thread."""
         return [np.array(f.cov.numpy(), copy=True) for f in self.eigen_factors]
 

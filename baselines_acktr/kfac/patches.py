@@ -14,29 +14,30 @@ import numpy as np
 import tensorflow as tf
 
 
-def with_homog(gram, colsum, count):
+def with_homog(gram: tf.Tensor, colsum: tf.Tensor, count: tf.Tensor) -> tf.Tensor:
     """``[P, 1]ᵀ[P, 1]`` from ``PᵀP``, the column sums of ``P`` and its row count."""
     top = tf.concat([gram, colsum[:, None]], axis=1)
     bottom = tf.concat([colsum, tf.reshape(count, [1])], axis=0)[None, :]
     return tf.concat([top, bottom], axis=0)
 
 
-def pair_sum(a, b):
+def pair_sum(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     """``aᵀb``."""
     return tf.matmul(a, b, transpose_a=True)
 
 
-def _cell_edges(m, oh, rows, delta):
+def _cell_edges(m: int, oh: int, rows: int, delta: int) -> list[int]:
     """Cell rows that lie outside some output rows' windows (the edge products)."""
     return list(range(0, m - 1 - delta)) + list(range(oh, rows - delta))
 
 
-def _outside(p, q, oh):
+def _outside(p: int, q: int, oh: int) -> bool:
     """Whether cell row ``p`` lies outside the cells ``[q, q + oh)`` of kernel row-cell ``q``."""
     return p < q or p >= q + oh
 
 
-def patch_gram_by_rows(x, kh, kw, s, homog):
+def patch_gram_by_rows(x: tf.Tensor, kh: int, kw: int, s: int,
+                       homog: bool) -> tuple[tf.Tensor, int, int]:
     """``PᵀP`` of the ``kh×kw``/stride-``s`` VALID patch matrix ``P`` of ``x`` without
     building ``P``; returns ``(gram, oh, ow)``.  Exact up to float rounding; needs
     ``kh % s == 0``.
@@ -59,7 +60,7 @@ def patch_gram_by_rows(x, kh, kw, s, homog):
     flat = tf.reshape(h, [-1, d])          # (image, cell row, column) major
     length = tf.shape(flat)[0]
 
-    def row(p, images=slice(None)):
+    def row(p: int, images: slice = slice(None)) -> tf.Tensor:
         return tf.reshape(h[images, p], [-1, d])
 
     blocks = {}
@@ -93,13 +94,14 @@ def patch_gram_by_rows(x, kh, kw, s, homog):
     return gram, oh, ow
 
 
-def extract(x, kernel, stride, padding):
+def extract(x: tf.Tensor, kernel: tuple[int, int], stride: int, padding: str) -> tf.Tensor:
     kh, kw = kernel
     return tf.image.extract_patches(x, sizes=[1, kh, kw, 1], strides=[1, stride, stride, 1],
                                     rates=[1, 1, 1, 1], padding=padding)
 
 
-def conv_activation_cov(x, kernel, stride, padding, homog, approxT2=False, conv_stats="rows"):
+def conv_activation_cov(x: tf.Tensor, kernel: tuple[int, int], stride: int, padding: str, homog: bool,
+                        approxT2: bool = False, conv_stats: str = "rows") -> tf.Tensor:
     """``E[p pᵀ]`` over the batch of ``p = patches / (oh·ow)`` (plus the homogeneous
     coordinate ``1 / (oh·ow)``), as baselines' ``compute_stats`` for a conv weight.
 

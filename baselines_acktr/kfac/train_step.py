@@ -33,7 +33,7 @@ class KfacTrainStep:
 
     def __init__(self, optim: KfacOptimizer, params: list[tf.Variable],
                  loss_fn: Callable[..., tuple[tf.Tensor, tf.Tensor, tuple]],
-                 input_signature: list[tf.TensorSpec], probe: Callable[[Capture], object]):
+                 input_signature: list[tf.TensorSpec], probe: Callable[[Capture], object]) -> None:
         self.optim, self.params, self.loss_fn = optim, list(params), loss_fn
         capture = Capture()
         probe(capture)
@@ -48,7 +48,7 @@ class KfacTrainStep:
             self._train_step = tf.function(self._train_impl,
                                            input_signature=list(input_signature) + [lr_spec])
 
-    def gradients_and_stats(self, *inputs):
+    def gradients_and_stats(self, *inputs: tf.Tensor) -> tuple[tuple, list[tf.Tensor], list[tf.Tensor]]:
         """``(outputs, g, stats)``: ``g = ∇θ loss`` and this batch's factor statistics,
         from one forward pass (the parameters before the update)."""
         capture = Capture()
@@ -59,43 +59,50 @@ class KfacTrainStep:
         del tape
         return outputs, grads, self.optim.compute_stats(capture, deltas)
 
-    def _train_impl(self, *args):
+    def _train_impl(self, *args: tf.Tensor) -> tuple[tuple, tf.Tensor]:
         *inputs, lr = args
         outputs, grads, new_stats = self.gradients_and_stats(*inputs)
         finite = self.optim.apply_gradients(grads, new_stats, lr)
         return outputs, finite
 
-    def _stats_impl(self, *inputs):
+    def _stats_impl(self, *inputs: tf.Tensor) -> tuple[tuple, list[tf.Tensor], tf.Tensor]:
         outputs, grads, new_stats = self.gradients_and_stats(*inputs)
         finite = self.optim.update_stats(new_stats)
         return outputs, grads, finite
 
-    def _update_impl(self, grads, lr, eigen_ready):
+    def _update_impl(self, grads: list[tf.Tensor], lr: tf.Tensor, eigen_ready: tf.Tensor) -> tf.Tensor:
         self.optim.apply_updates(grads, lr, eigen_ready)
         return tf.constant(True)
 
     def __call__(self, inputs: tuple | list, lr: tf.Tensor) -> tuple:
         """One update on ``inputs`` (tensors of the signature) at rate ``lr`` (a float32
         scalar tensor); returns ``outputs`` as computed before the update."""
-        if not self.optim.config.is_async:
+        optim = self.optim
+        if not optim.config.is_async:
+            before = int(optim.factor_step.numpy())
             outputs, finite = self._train_step(*inputs, lr)
             self._check(finite)
+            step = int(optim.global_step.numpy())
+            if int(optim.factor_step.numpy()) != before:  # decomposed inside this step
+                optim.eigen_age.installed(step)
+            optim.eigen_age.record(step)
             return outputs
-        if not self.optim.async_running:
-            self.optim.start_async()
+        if not optim.async_running:
+            optim.start_async()
         outputs, grads, finite = self._stats_step(*inputs)
         self._check(finite)
-        ready = self.optim.async_exchange()
+        ready = optim.async_exchange()
         self._update_step(grads, lr, tf.constant(ready))
+        optim.eigen_age.record(int(optim.global_step.numpy()))
         return outputs
 
-    def _check(self, finite):
+    def _check(self, finite: tf.Tensor | bool) -> None:
         if not bool(finite):
             raise FloatingPointError(
                 f"non-finite K-FAC factor statistics at optimizer step "
                 f"{int(self.optim.global_step.numpy())} (a NaN or inf in the activations or "
                 "in the sampled Fisher-loss gradients); they were not folded in")
 
-    def close(self):
+    def close(self) -> None:
         """Stop the eigen thread, if one runs (idempotent; the next step restarts it)."""
         self.optim.stop_async()

@@ -11,17 +11,17 @@ One trial per (env, seed), each an ordinary run folder
 ``<storage>/<name>/runs/<env>-<alg>-seed<seed>/`` written by ``run_atari.py`` (Atari
 ids) or ``run_mujoco.py`` (other ids); arguments after ``--`` go to every
 trial's run script — any hyperparameter flag of it (``-- --kfac_clip 0.002``), checked
-before Ray starts.  The console shows Tune's live table of trials
-(timesteps, eprewmean, fps).  A trial whose process dies restarts from its
-last checkpoint, up to ``--max_failures`` times; ``--resume`` continues an
-interrupted sweep and skips the trials that finished.
+before Ray starts, as a user's env is (once per env id: docs/custom_env.md).  The
+console shows Tune's live table of trials (timesteps, eprewmean, fps).  A trial whose
+process dies restarts from its last checkpoint, up to ``--max_failures`` times;
+``--resume`` continues an interrupted sweep and skips the trials that finished.
 
 Ray: with no ``--address`` a local Ray is started with this machine's CPUs;
 ``--address auto`` joins the cluster this node belongs to, ``--address
 ray://HOST:10001`` a remote one (then give ``--storage`` a path every node
 shares, e.g. NFS, so that run folders and checkpoints survive a lost node).
-Bad input (unknown env, a variant for an Atari env, unreachable address) is
-one line and exit status 2.
+Bad input (unknown env, a user's env that fails the env check, a variant for an Atari
+env, unreachable address) is one line and exit status 2.
 """
 from __future__ import annotations
 
@@ -156,18 +156,30 @@ def trials_of(args, sweep_dir):
 
 def check_run_arguments(trials):
     """Parse every trial's run-script arguments as the script will (its hyperparameter
-    flags included), so that a bad one is one line and exit 2 before Ray starts."""
+    flags included), so that a bad one is one line and exit 2 before Ray starts.  A user's
+    env goes through the script's env check here, once per env id (``run_mujoco.env_check``),
+    and its trials get ``--no_env_check``, unless ``-- --env_check`` or ``-- --no_env_check``
+    says otherwise."""
     from .. import run_atari, run_mujoco
+    from ..envs.check import wanted
     from .trial import command, resolve
 
     scripts = {"baselines_acktr.run_atari": run_atari, "baselines_acktr.run_mujoco": run_mujoco}
-    seen = set()
+    seen, checked = set(), {}
     for trial in trials:
         argv = command(resolve({"trial": dict(trial, varied=[])}))[3:]  # no `python -m module`
         key = (trial["module"], tuple(argv[argv.index("--log_path") + 2:]))
-        if key not in seen:
-            seen.add(key)
-            scripts[trial["module"]].parse(argv)
+        env_key = (trial["module"], trial["env"])
+        if key in seen and env_key in checked:
+            continue
+        seen.add(key)
+        args = scripts[trial["module"]].parse(argv)
+        if env_key not in checked:
+            scripts[trial["module"]].env_check(args, prog=PROG)
+            checked[env_key] = args.env_check is None and wanted(args.env, None)
+    for trial in trials:
+        if checked[trial["module"], trial["env"]]:  # checked once here, not in every trial
+            trial["extra_args"] = list(trial["extra_args"]) + ["--no_env_check"]
 
 
 def _tune_can_restore(sweep_dir):
