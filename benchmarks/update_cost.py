@@ -86,7 +86,7 @@ def timed(model, batch, lr):
 
 
 def run(name, rounds, warmup, block, async_block, eigen_nice=0, stats_subsample=1,
-        blas_threads="auto", sync=True, nenvs=None, network="cnn"):
+        blas_threads="auto", sync=True, nenvs=None, network="cnn", eigen_backend="auto"):
     cfg = dict(SETUPS[name])
     if nenvs is not None:
         cfg["nenvs"] = nenvs
@@ -99,7 +99,7 @@ def run(name, rounds, warmup, block, async_block, eigen_nice=0, stats_subsample=
                             is_async=False, kfac_options=kfac),
         "acktr_async": Model(cfg["policy"](net), cfg["nenvs"], 10 ** 9, nsteps=cfg["nsteps"],
                              is_async=True, eigen_nice=eigen_nice, kfac_options=kfac,
-                             eigen_blas_threads=blas_threads),
+                             eigen_blas_threads=blas_threads, eigen_backend=eigen_backend),
     }
     if not sync:
         del kinds["acktr_sync"]
@@ -181,6 +181,8 @@ def main():
                     help="consecutive async ACKTR updates per round (default 12)")
     ap.add_argument("--warmup", type=int, default=12)
     ap.add_argument("--only", choices=sorted(SETUPS))
+    ap.add_argument("--eigen_backend", choices=["auto", "numpy", "tf", "process"], default="auto",
+                    help="the async ACKTR's eigen backend (process: kfac/eigen_process.py)")
     ap.add_argument("--eigen_nice", type=int, default=0,
                     help="nice value of the async eigen thread (Linux; default 0)")
     ap.add_argument("--stats_subsample", type=int, default=1,
@@ -205,7 +207,8 @@ def main():
         blas = int(args.eigen_blas_threads)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"TensorFlow {tf.__version__}, numpy {np.__version__}, eigen thread nice "
-          f"{args.eigen_nice}, its BLAS threads {args.eigen_blas_threads}, "
+          f"{args.eigen_nice}, its BLAS threads {args.eigen_blas_threads}, eigen backend "
+          f"{args.eigen_backend}, "
           f"stats_subsample {args.stats_subsample}, atari network "
           f"{' '.join(args.network)}")
     print(device_line(), flush=True)
@@ -215,7 +218,7 @@ def main():
             for n in args.num_env:
                 med = run("atari", args.rounds, args.warmup, args.block, args.async_block,
                           args.eigen_nice, args.stats_subsample, blas, sync=not args.no_sync,
-                          nenvs=n, network=network)
+                          nenvs=n, network=network, eigen_backend=args.eigen_backend)
                 rows.append(dict(med, num_env=n, batch=n * SETUPS["atari"]["nsteps"],
                                  network=network))
         for r in rows:
@@ -231,7 +234,7 @@ def main():
         for net in dict.fromkeys(network_of(name, n) for n in args.network):
             med = run(name, args.rounds, args.warmup, args.block, args.async_block,
                       args.eigen_nice, args.stats_subsample, blas, sync=not args.no_sync,
-                      network=net)
+                      network=net, eigen_backend=args.eigen_backend)
             ratios[name, net] = med["acktr_async"] / med["a2c"]
             sync_ratio = (f"acktr_sync/a2c {med['acktr_sync'] / med['a2c']:.2f}  "
                           if "acktr_sync" in med else "")

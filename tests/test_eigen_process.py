@@ -57,6 +57,7 @@ def test_the_worker_imports_no_tensorflow_and_leaves_the_process_group(worker):
     maps = open(f"/proc/{worker.pid}/maps").read()
     assert "tensorflow" not in maps and "scipy" in maps
     assert os.getpgid(worker.pid) == worker.pid != os.getpgid(0)
+    assert os.getsid(worker.pid) == os.getsid(0)  # the learner's session: its CPU share
 
 
 def test_a_matrix_that_fails_twice_comes_back_as_none(worker):
