@@ -102,8 +102,9 @@ def train_loop(model, runner, total_timesteps, log_interval, logger, callback=No
             logger.record("eplenmean", safemean([e["l"] for e in epinfobuf]))
             for key, value in model.log_extras().items():
                 logger.record(key, value)
-            for key, value in model.tb_extras().items():
-                logger.record_tb(key, value)
+            record_tb = getattr(logger, "record_tb", None)  # a user's logger may lack it
+            for key, value in (model.tb_extras() if record_tb is not None else {}).items():
+                record_tb(key, value)
             logger.dump(step=update * nbatch)
         if progress is not None:
             progress(update * nbatch, nupdates * nbatch, fps, eprewmean)
