@@ -96,8 +96,10 @@ def test_close_while_busy_does_not_wait_for_the_job():
 
 
 LEARNER = textwrap.dedent("""
-    import sys, time, numpy as np
+    import signal, sys, time, numpy as np
     from baselines_acktr.kfac.eigen_process import EigenProcess
+    # Ctrl-C raises KeyboardInterrupt even if SIGINT came in ignored (a background job)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     w = EigenProcess()
     try:
         w.run_now([np.eye(3, dtype=np.float32)])
