@@ -72,11 +72,18 @@ def base_parser(prog, description, default_env, default_timesteps, save_interval
     p.add_argument("--eval", type=positive_int, default=None, metavar="N",
                    help="load --load_path, play N whole episodes, print mean ± std, write "
                         "<log_path>/eval.csv")
+    p.add_argument("--eval_interval", type=positive_int, default=None, metavar="N",
+                   help="during training, every N updates play --eval_episodes whole episodes "
+                        "in an env of their own (training numbers unchanged), add them to "
+                        "<log_path>/eval.csv and TensorBoard (eval/return_mean) and keep the best "
+                        "checkpoint in <log_path>/best/")
+    p.add_argument("--eval_episodes", type=positive_int, default=5, metavar="K",
+                   help="--eval_interval: whole episodes per evaluation (default 5)")
     p.add_argument("--log_kl", action="store_true",
                    help="ACKTR: log the measured KL(pi_old || pi_new) of every update beside the "
                         "trust-region bound and scale (two extra forward passes per update)")
     p.add_argument("--deterministic", action="store_true",
-                   help="--eval/--play: the policy's mode instead of samples")
+                   help="--eval/--play/--eval_interval: the policy's mode instead of samples")
     p.add_argument("--video", default=None, help="GIF path for --play (default <log_path>/play.gif)")
     p.add_argument("--allow_config_change", action="store_true",
                    help="--load_path: resume even if the checkpoint's config differs in a field "
@@ -107,6 +114,8 @@ def parse_args(prog, parser, argv, choose_spec):
     args, extras = parser.parse_known_args(argv)
     if extras:
         fail(prog, unknown_option_message(parser, extras))
+    if args.eval_interval and (args.play or args.eval):
+        fail(prog, "--eval_interval evaluates during training; --play and --eval do not train")
     args.spec = choose_spec(args)
     args.hparams = resolve_config(prog, args.spec, args, parser.get_default("_configs"), record)
     return args
@@ -145,8 +154,11 @@ def run_record(args, **extra):
     head = dict(env=args.env, alg=spec.name, seed=args.seed, **extra)
     if spec.variant is not None:
         head["variant"] = spec.variant
+    evaluation = {} if not getattr(args, "eval_interval", None) else dict(
+        eval_interval=args.eval_interval, eval_episodes=args.eval_episodes,
+        eval_deterministic=args.deterministic)
     return dict(head, **args.hparams.to_dict(), save_interval=args.save_interval,
-                log_interval=args.log_interval, log_kl=args.log_kl,
+                log_interval=args.log_interval, log_kl=args.log_kl, **evaluation,
                 **run_folder.software_record())
 
 
@@ -226,14 +238,16 @@ def resume_check_keys(args):
     return keys
 
 
-def train(prog, args, config, build, make_env):
+def train(prog, args, config, build, make_env, make_eval_env=None):
     """Build, optionally resume, train with logs and checkpoints; returns the exit status.
 
     ``build()`` returns a fresh, untrained :class:`~baselines_acktr.common.learner.Learner`
     (ACKTR, A2C or the paper's continuous learner); ``make_env(monitor_dir)`` returns
-    the env its ``fit`` trains on.  On resume, rows of ``progress.csv`` logged after
+    the env its ``fit`` trains on; ``make_eval_env()`` the single env of ``--eval_interval``
+    (:class:`~baselines_acktr.common.evaluation.EvalDuringTraining`, before the update's
+    checkpoint).  On resume, rows of ``progress.csv`` and ``eval.csv`` logged after
     the checkpoint (an interrupted or killed run's last updates) are dropped, so the
-    file continues from the checkpoint without duplicates.
+    files continue from the checkpoint without duplicates.
     """
     from .common.checkpoints import Checkpointer
     from .common.logger import Logger, ProgressLine
@@ -264,11 +278,14 @@ def train(prog, args, config, build, make_env):
                            load_path=args.load_path, stop_reward=target))
     progress = ProgressLine()
     memory = None  # the MemoryLog, once the run folder is in use
+    evaluator = None  # --eval_interval's, once the logger is open
     guard = RunGuard(prog)
     opened = []  # the env and the logger, closed whatever happens
 
     def on_update(update):
         memory(update, learner.timesteps_done)
+        if evaluator is not None:
+            evaluator(update)
         if update % args.save_interval == 0:
             guard.last_saved = ckpt.save(update, learner.timesteps_done)
         return not guard.stop.requested
@@ -284,8 +301,17 @@ def train(prog, args, config, build, make_env):
         logger = Logger(log_path, tensorboard=True,
                         keep_until=learner.timesteps_done if args.load_path is not None else None)
         opened.append(logger)
-        nonlocal memory
+        nonlocal memory, evaluator
         memory = MemoryLog(log_path)
+        if args.eval_interval:
+            from .common.evaluation import EvalDuringTraining
+
+            evaluator = EvalDuringTraining(
+                learner, make_eval_env, log_path, dict(config, save_path=save_path),
+                args.eval_interval, args.eval_episodes, args.seed, args.deterministic,
+                tensorboard=logger.scalars,
+                resumed_at=learner.timesteps_done if args.load_path is not None else None)
+            opened.append(evaluator)
         print(f"logging to {log_path}; checkpoints in {save_path}")
         if guard.stop.requested:
             print("interrupted before the first update; nothing to save")

@@ -1,45 +1,20 @@
 """Whole episodes with a trained learner: ``--play`` (a GIF) and ``--eval`` (returns).
 
 Both load ``--load_path`` into a fresh learner and play whole episodes in one env
-with the learner's :meth:`~baselines_acktr.common.learner.Learner.actor`; an
+with the learner's :meth:`~baselines_acktr.common.learner.Learner.actor`
+(:func:`~baselines_acktr.common.evaluation.run_episodes`, which evaluation during
+training, ``--eval_interval``, plays too); an
 episode is a ``Monitor`` record, i.e. a whole game with its unclipped score
 (the env builders give Atari no episodic-life ends for evaluation).  Ctrl-C stops
 at once and keeps what was played.
 """
 from __future__ import annotations
 
-import csv
-import io
-import math
 import os
 
 from .cli import default_log_path, fail, restore_learner
-from .common.run_folder import write_text_atomic
-from .common.signals import StopOnSignal
-
-EVAL_FILE = "eval.csv"
-
-
-def run_episodes(learner, env, n, seed, deterministic=False, on_step=None):
-    """Play ``n`` whole episodes in ``env``; returns their Monitor records
-    (``{'r', 'l', 't'}``).  The first reset is seeded with ``seed``."""
-    stop = StopOnSignal.active()
-    records = []
-    actor = learner.actor(env.action_space, deterministic=deterministic)
-    obs, _ = env.reset(seed=seed)
-    actor.reset()
-    while len(records) < n and not (stop is not None and stop.requested):
-        obs, _, terminated, truncated, info = env.step(actor(obs))
-        if on_step is not None:
-            on_step(env)
-        if "episode" in info:  # a whole game ended (Monitor's record)
-            records.append(dict(info["episode"]))
-            print(f"episode {len(records)}: return {info['episode']['r']:g}, "
-                  f"length {info['episode']['l']}")
-        if terminated or truncated:
-            obs, _ = env.reset()
-            actor.reset()
-    return records
+from .common.evaluation import eval_rows, mean_std, run_episodes
+from .common.run_folder import append_eval_rows
 
 
 def _loaded(prog, args, build, what):
@@ -76,30 +51,26 @@ def play(prog, args, build, make_play_env, episodes):
 
 def evaluate(prog, args, build, make_eval_env, episodes, deterministic=False):
     """``--eval N``: N whole episodes (stochastic actions unless ``deterministic``, as the
-    paper's training scores), ``mean ± std`` printed and ``<log_path>/eval.csv``
-    written (one row per episode: ``episode, r, l, deterministic, load_path``)."""
+    paper's training scores), ``mean ± std`` printed and the episodes added to
+    ``<log_path>/eval.csv`` (:data:`~baselines_acktr.common.run_folder.EVAL_COLUMNS`, tagged
+    with the checkpoint's update and timesteps)."""
     learner = _loaded(prog, args, build, "--eval")
     env = make_eval_env()
     try:
         records = run_episodes(learner, env, episodes, args.seed, deterministic)
+        update, timesteps = learner.updates_done, learner.timesteps_done
     finally:
         env.close()
         learner.close()
     log_path = args.log_path or default_log_path(args)
     os.makedirs(log_path, exist_ok=True)
-    path = os.path.join(log_path, EVAL_FILE)
-    out = io.StringIO(newline="")
-    w = csv.writer(out)
-    w.writerow(["episode", "r", "l", "deterministic", "load_path"])
-    for i, r in enumerate(records):
-        w.writerow([i + 1, r["r"], r["l"], int(deterministic), args.load_path])
-    write_text_atomic(path, out.getvalue())
+    path = append_eval_rows(log_path, eval_rows(records, deterministic, update, timesteps,
+                                                args.load_path))
     returns = [r["r"] for r in records]
     if not returns:
-        print(f"eval: no whole episode finished; {path} has no rows")
+        print(f"eval: no whole episode finished; nothing added to {path}")
         return 0
-    mean = sum(returns) / len(returns)
-    std = math.sqrt(sum((x - mean) ** 2 for x in returns) / len(returns))
+    mean, std = mean_std(returns)
     kind = "deterministic" if deterministic else "stochastic"
     print(f"eval: {len(returns)} episodes ({kind}), return {mean:g} ± {std:g} "
           f"(min {min(returns):g}, max {max(returns):g}); {path}")

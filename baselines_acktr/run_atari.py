@@ -113,12 +113,13 @@ def _main(argv):
             return atari_wrappers.wrap_deepmind(env, frame_stack=True, frame_stack_pad="zeros")
 
         return episodes.play(PROG, args, build, make_play_env, args.play_episodes)
-    if args.eval:
-        def make_eval_env():  # whole games: no episodic-life ends; Monitor's scores unclipped
-            env = envs.Monitor(atari_wrappers.make_atari(args.env, frame_cap=args.episode_frames))
-            return atari_wrappers.wrap_deepmind(env, episode_life=False, frame_stack=True,
-                                                frame_stack_pad="zeros")
 
+    def make_eval_env():  # whole games: no episodic-life ends; Monitor's scores unclipped
+        env = envs.Monitor(atari_wrappers.make_atari(args.env, frame_cap=args.episode_frames))
+        return atari_wrappers.wrap_deepmind(env, episode_life=False, frame_stack=True,
+                                            frame_stack_pad="zeros")
+
+    if args.eval:
         return episodes.evaluate(PROG, args, build, make_eval_env, args.eval, args.deterministic)
 
     def make_env(monitor_dir):
@@ -128,7 +129,7 @@ def _main(argv):
         return envs.make_atari_env(args.env, num_env, args.seed, monitor_dir=monitor_dir,
                                    vec=args.vec, frame_cap=args.episode_frames)
 
-    return cli.train(PROG, args, config, build, make_env)
+    return cli.train(PROG, args, config, build, make_env, make_eval_env)
 
 
 if __name__ == "__main__":

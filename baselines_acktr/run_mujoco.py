@@ -90,30 +90,45 @@ def script():
     cli.run_script(PROG, lambda: _main(sys.argv[1:]))
 
 
+def spaces(args):
+    """``(obs_shape, nact)`` of ``args.env`` (:func:`check_mujoco_env`); one line, exit 2,
+    for an env this cannot train."""
+    try:
+        return check_mujoco_env(args.env, args.variant)
+    except ValueError as exc:
+        cli.fail(PROG, str(exc))
+
+
 def _main(argv):
     args = parse(argv)
     env_check(args)
-    try:
-        obs_shape, nact = check_mujoco_env(args.env, args.variant)
-    except ValueError as exc:
-        cli.fail(PROG, str(exc))
+    obs_shape, nact = spaces(args)
     if args.variant == "paper":
         return run_paper(args, obs_shape, nact)
     return run_master(args, obs_shape, nact)
 
 
-def run_master(args, obs_shape, nact):
-    import gymnasium as gym
+def make_builder(args):
+    """``build()``: a fresh, untrained learner of the run ``args`` describes, as
+    :func:`run_master` / :func:`run_paper` build it (the spaces read from one probe env;
+    one line, exit 2, for an env this cannot train).  The master model's ``VecNormalize``
+    statistics are its own (``model.extra_trackables``)."""
+    from .envs.vec_normalize import RunningMeanStd
 
-    from .envs import Monitor, make_vec_env, vector_env
+    obs_shape, nact = spaces(args)
+    if args.variant == "paper":
+        return paper_builder(args, obs_shape, nact)
+    return master_builder(args, obs_shape, nact, RunningMeanStd(obs_shape, name="ob_rms"),
+                          RunningMeanStd((), name="ret_rms"))
+
+
+def master_builder(args, obs_shape, nact, ob_rms, ret_rms):
+    """``build()`` of the master variant: a box-action ``Policy`` (hidden 64×64) in the
+    run's model, ``ob_rms`` / ``ret_rms`` (``VecNormalize``'s statistics) checkpointed
+    with it."""
     from .common.policies import Policy
-    from .envs.vec_normalize import RunningMeanStd, VecNormalize
 
     hp = args.hparams
-    config = cli.run_record(args)
-    # VecNormalize's statistics: built here, checkpointed with the model (its trackables),
-    # used by every env this run makes
-    ob_rms, ret_rms = RunningMeanStd(obs_shape, name="ob_rms"), RunningMeanStd((), name="ret_rms")
 
     def build():
         policy = Policy(obs_shape, ("box", nact), network=hp.network, hidden=(64, 64),
@@ -121,6 +136,22 @@ def run_master(args, obs_shape, nact):
         model = cli.build_model(policy, hp, args.num_timesteps, args.seed, log_kl=args.log_kl)
         model.extra_trackables = dict(ob_rms=ob_rms, ret_rms=ret_rms)
         return model
+
+    return build
+
+
+def run_master(args, obs_shape, nact):
+    import gymnasium as gym
+
+    from .envs import Monitor, make_vec_env, vector_env
+    from .envs.vec_normalize import RunningMeanStd, VecNormalize
+
+    hp = args.hparams
+    config = cli.run_record(args)
+    # VecNormalize's statistics: built here, checkpointed with the model (its trackables),
+    # used by every env this run makes
+    ob_rms, ret_rms = RunningMeanStd(obs_shape, name="ob_rms"), RunningMeanStd((), name="ret_rms")
+    build = master_builder(args, obs_shape, nact, ob_rms, ret_rms)
 
     def normalized(env, training=True):
         return VecNormalize(env, ob_rms=ob_rms, ret_rms=ret_rms, training=training)
@@ -134,11 +165,12 @@ def run_master(args, obs_shape, nact):
             return _SingleFromVector(normalized(base, training=False))
 
         return episodes.play(PROG, args, build, make_play_env, args.play_episodes)
-    if args.eval:
-        def make_eval_env():  # normalisation statistics frozen at the checkpoint's
-            base = make_vec_env(args.env, 1, args.seed, vec="sync")
-            return _SingleFromVector(normalized(base, training=False))
 
+    def make_eval_env():  # normalisation statistics frozen (at the checkpoint's, for --eval)
+        base = make_vec_env(args.env, 1, args.seed, vec="sync")
+        return _SingleFromVector(normalized(base, training=False))
+
+    if args.eval:
         return episodes.evaluate(PROG, args, build, make_eval_env, args.eval,
                                  args.deterministic)
 
@@ -146,19 +178,15 @@ def run_master(args, obs_shape, nact):
         env = make_vec_env(args.env, hp.num_env, args.seed, monitor_dir=monitor_dir, vec="sync")
         return normalized(env)
 
-    return cli.train(PROG, args, config, build, make_env)
+    return cli.train(PROG, args, config, build, make_env, make_eval_env)
 
 
-def run_paper(args, obs_shape, nact):
-    """The paper's continuous ACKTR (:class:`~baselines_acktr.acktr_cont.ContLearner`)
-    through the same run directory, checkpoints, resume, Ctrl-C and NaN handling."""
-    import gymnasium as gym
-
-    from .acktr_cont import ContLearner, make_cont_env
-    from .envs import Monitor, vector_env
+def paper_builder(args, obs_shape, nact):
+    """``build()`` of the paper variant: :class:`~baselines_acktr.acktr_cont.ContLearner`
+    with the run's hyperparameters."""
+    from .acktr_cont import ContLearner
 
     hp = args.hparams
-    config = cli.run_record(args, network="mlp")
 
     def build():
         # the ablation fields (issue 21); the cold-start ones belong to the policy's K-FAC,
@@ -174,17 +202,34 @@ def run_paper(args, obs_shape, nact):
                            vf_fit_iters=hp.vf_fit_iters, stepsize_horizon=args.num_timesteps,
                            **hp.ablation_options())
 
+    return build
+
+
+def run_paper(args, obs_shape, nact):
+    """The paper's continuous ACKTR (:class:`~baselines_acktr.acktr_cont.ContLearner`)
+    through the same run directory, checkpoints, resume, Ctrl-C and NaN handling."""
+    import gymnasium as gym
+
+    from .acktr_cont import make_cont_env
+    from .envs import Monitor, vector_env
+
+    config = cli.run_record(args, network="mlp")
+    build = paper_builder(args, obs_shape, nact)
+
     if args.play:
         def make_play_env():  # rendered in a subprocess, as for the master variant
             return _SingleFromVector(vector_env(
                 [lambda: Monitor(gym.make(args.env, render_mode="rgb_array"))], "async"))
 
         return episodes.play(PROG, args, build, make_play_env, args.play_episodes)
-    if args.eval:  # the filter's statistics frozen at the checkpoint's
-        return episodes.evaluate(PROG, args, build, lambda: make_cont_env(args.env, args.seed),
-                                 args.eval, args.deterministic)
+    def make_eval_env():  # the learner's filter acts with its statistics frozen
+        return make_cont_env(args.env, args.seed)
+
+    if args.eval:
+        return episodes.evaluate(PROG, args, build, make_eval_env, args.eval, args.deterministic)
     return cli.train(PROG, args, config, build,
-                     lambda monitor_dir: make_cont_env(args.env, args.seed, monitor_dir))
+                     lambda monitor_dir: make_cont_env(args.env, args.seed, monitor_dir),
+                     make_eval_env)
 
 
 class _SingleFromVector:

@@ -122,13 +122,19 @@ class Checkpointer:
         return saved
 
 
-def checkpoint_timesteps(path):
-    """The ``timesteps`` a checkpoint's ``config.json`` records (None if it does not)."""
+def checkpoint_config(path):
+    """The ``config.json`` of the checkpoint ``path`` names (None without a readable one)."""
     try:
         with open(os.path.join(resolve(path), "config.json")) as fh:
-            return json.load(fh).get("timesteps")
+            saved = json.load(fh)
     except (CheckpointError, OSError, ValueError):
         return None
+    return saved if isinstance(saved, dict) else None
+
+
+def checkpoint_timesteps(path):
+    """The ``timesteps`` a checkpoint's ``config.json`` records (None if it does not)."""
+    return (checkpoint_config(path) or {}).get("timesteps")
 
 
 def resolve(path):

@@ -75,6 +75,8 @@ class ZFilter(tf.Module):
     the running statistics (see the module docstring for when they are synced).
     """
 
+    EPS = 1e-8  # the offset of the std (the export folds the filter in with it)
+
     def __init__(self, shape, demean=True, destd=True, clip=10.0, name="obfilter"):
         super().__init__(name=name)
         self.demean = demean
@@ -93,7 +95,7 @@ class ZFilter(tf.Module):
         if self.demean:
             x = x - self.rs.mean
         if self.destd:
-            x = x / (self.rs.std + 1e-8)
+            x = x / (self.rs.std + self.EPS)
         if self.clip:
             x = np.clip(x, -self.clip, self.clip)
         return x

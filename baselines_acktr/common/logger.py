@@ -64,15 +64,23 @@ class Logger:
             self.stream.flush()
         if self.csv_path is not None:
             self._write_csv()
-        if self.tb is not None and step is not None:
-            import tensorflow as tf
-
-            with self.tb.as_default():
-                for k, v in {**self.row, **self.tb_row}.items():
-                    if isinstance(v, (int, float)) and not isinstance(v, bool):
-                        tf.summary.scalar(k, float(v), step=int(step))
-            self.tb.flush()
+        if step is not None:
+            self.scalars({**self.row, **self.tb_row}, step)
         self.row, self.tb_row = {}, {}
+
+    def scalars(self, values, step):
+        """Write the numbers among ``values`` to TensorBoard at ``step`` (timesteps) now,
+        not to the table or CSV (evaluations during training); nothing without
+        ``tensorboard=True``."""
+        if self.tb is None:
+            return
+        import tensorflow as tf
+
+        with self.tb.as_default():
+            for k, v in values.items():
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    tf.summary.scalar(k, float(v), step=int(step))
+        self.tb.flush()
 
     def close(self):
         if self.tb is not None:

@@ -2,23 +2,32 @@
 
 ``--log_path`` (default ``logs/<env>-<alg>-seed<seed>``) holds ``config.json`` (the
 whole record of the run: its resolved configuration, versions and commit),
-``progress.csv``, ``memory.csv``, ``monitor/`` (``monitor/resume-uNNNNN/`` for each
-resume, so no monitor file is overwritten), ``tb/``, ``checkpoints/`` and, once the
+``progress.csv``, ``memory.csv``, ``eval.csv`` (:data:`EVAL_COLUMNS`), ``monitor/`` (``monitor/resume-uNNNNN/`` for each
+resume, so no monitor file is overwritten), ``tb/``, ``checkpoints/``, ``best/`` (``--eval_interval``) and, once the
 run ends, ``status.json`` (``finished``, ``interrupted`` or ``failed`` with the counts).
 Every JSON file is written atomically (a temporary file, fsync, rename).
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 
 CONFIG = "config.json"
 STATUS = "status.json"
+EVAL = "eval.csv"
+BEST = "best"
+# eval.csv: one row per whole evaluation episode, tagged with the parameters' training time
+# (``--eval_interval`` during training, ``--eval`` after it; files of older versions lack the
+# first two columns)
+EVAL_COLUMNS = ("total_timesteps", "update", "episode", "r", "l", "deterministic", "load_path")
 # config.json keys that say how a run was run, not what it trains: where it writes, its
 # budget and stopping rule, logging, the seed, the software; never an experiment setting
 RUN_LEVEL_KEYS = frozenset({
     "log_path", "save_path", "load_path", "num_timesteps", "stop_timesteps", "stop_reward",
-    "save_interval", "log_interval", "log_kl", "seed", "versions", "git_commit", "update",
+    "save_interval", "log_interval", "log_kl", "eval_interval", "eval_episodes",
+    "eval_deterministic", "seed", "versions", "git_commit", "update",
     "timesteps"})
 
 
@@ -62,6 +71,39 @@ def clear_status(log_path: str) -> None:
         os.remove(os.path.join(log_path, STATUS))
     except FileNotFoundError:
         pass
+
+
+def read_eval_rows(log_path: str) -> list[dict]:
+    """``eval.csv``'s rows as dicts of strings (``[]`` without the file)."""
+    try:
+        with open(os.path.join(log_path, EVAL), newline="") as fh:
+            return list(csv.DictReader(fh))
+    except FileNotFoundError:
+        return []
+
+
+def _write_eval_rows(log_path: str, rows: list[dict]) -> None:
+    out = io.StringIO(newline="")
+    w = csv.DictWriter(out, fieldnames=EVAL_COLUMNS, extrasaction="ignore", restval="")
+    w.writeheader()
+    w.writerows(rows)
+    write_text_atomic(os.path.join(log_path, EVAL), out.getvalue())
+
+
+def append_eval_rows(log_path: str, rows: list[dict]) -> str:
+    """Add the episodes of one evaluation to ``eval.csv`` (rewritten atomically, so a crash
+    leaves the old file or the new one); returns its path."""
+    _write_eval_rows(log_path, read_eval_rows(log_path) + list(rows))
+    return os.path.join(log_path, EVAL)
+
+
+def drop_eval_rows_after(log_path: str, timesteps: int) -> None:
+    """On resume: forget the evaluations of parameters trained past the checkpoint."""
+    rows = read_eval_rows(log_path)
+    kept = [r for r in rows if not r.get("total_timesteps")
+            or float(r["total_timesteps"]) <= timesteps]
+    if len(kept) != len(rows):
+        _write_eval_rows(log_path, kept)
 
 
 def monitor_dir_for(log_path: str, start_update: int) -> str:

@@ -63,12 +63,23 @@ def plot_env(res, path):
                     + (" over their common range" if n > 1 else ""))
             if n > 1:
                 ax.fill_between(grid, lo, hi, color="tab:blue", alpha=0.2, label="seeds min–max")
+        _eval_curves(ax, res.runs)
         _reference_lines(ax, res.refs, REF_COLORS)
         t_lo, t_hi = res.steps
         _finish(fig, ax, path, f"{res.label}: {n} run{'s' if n > 1 else ''} to "
                 f"{fmt_steps(t_hi)} timesteps vs published values")
     finally:
         plt.close(fig)
+
+
+def _eval_curves(ax, runs):
+    """Each run's evaluations during training (``eval.csv``: mean return of whole episodes
+    in an env of their own) as markers on a dashed line."""
+    curves = [r.eval_curve for r in runs if r.eval_curve is not None and len(r.eval_curve[0])]
+    for i, (t, mean) in enumerate(curves):
+        ax.plot(t, mean, color="tab:green", ls="--", marker="o", ms=3, lw=1,
+                label="evaluation during training (eval.csv, mean of whole episodes"
+                + (", each seed)" if len(curves) > 1 else ")") if i == 0 else None)
 
 
 def _finish(fig, ax, path, title):

@@ -65,7 +65,7 @@ def csv_columns(results, columns=CSV_COLUMNS):
 
 
 def _eval_columns(res):
-    """``--eval`` episodes of the experiment's runs (eval.csv), pooled."""
+    """The episodes of each run's latest evaluation (eval.csv), pooled."""
     runs = [r for r in res.runs if r.eval_returns is not None and len(r.eval_returns)]
     if not runs:
         return dict(eval_runs=0, eval_episodes=0, eval_mean="", eval_std="")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..common.run_folder import EVAL
 from .errors import CompareError
 
 LAST_EPISODES = 100      # monitor score: mean of the last 100 episodes (as eprewmean)
@@ -42,8 +43,9 @@ class Run:
     final_score: float              # eprewmean of the last logged row (nan: no episode yet)
     monitor_files: list = field(default_factory=list)
     episode_returns: np.ndarray = None  # in the order the episodes ended
-    eval_returns: np.ndarray = None     # eval.csv: whole episodes of --eval, if any
+    eval_returns: np.ndarray = None     # eval.csv: whole episodes of its latest evaluation
     eval_deterministic: bool = False
+    eval_curve: tuple = None            # eval.csv: (timesteps, mean return) per evaluation
     implementation: object = None       # config.json's: another implementation's run
     config: dict = field(default_factory=dict)  # config.json as read ({} without one)
 
@@ -139,11 +141,14 @@ def read_monitor(path):
 
 
 def read_eval(run_dir):
-    """``(returns, deterministic)`` of the run dir's ``eval.csv`` (``--eval N``), or
-    ``(None, False)`` without one."""
-    path = os.path.join(run_dir, "eval.csv")
+    """``(returns, deterministic, curve)`` of the run dir's ``eval.csv``, or ``(None, False,
+    None)`` without one: the returns and action kind of its latest evaluation (the rows of
+    the largest ``total_timesteps``; every row in a file of an older version, which lacks
+    that column) and ``curve``, ``(timesteps, mean return)`` per evaluation in timestep
+    order (None without the column)."""
+    path = os.path.join(run_dir, EVAL)
     if not os.path.exists(path):
-        return None, False
+        return None, False, None
     try:
         with open(path, newline="") as fh:
             rows = list(csv.DictReader(fh))
@@ -151,8 +156,17 @@ def read_eval(run_dir):
         raise CompareError(f"cannot read {path}: {exc}") from None
     if rows and "r" not in rows[0]:
         raise CompareError(f"{path} has no 'r' column")
-    returns = np.asarray([_float(r["r"]) for r in rows if not math.isnan(_float(r["r"]))])
-    return returns, any(str(r.get("deterministic", "0")).strip() == "1" for r in rows)
+    rows = [r for r in rows if not math.isnan(_float(r["r"]))]
+    curve = None
+    if rows and "total_timesteps" in rows[0]:
+        by_time = {}
+        for r in rows:
+            by_time.setdefault(_float(r["total_timesteps"]), []).append(_float(r["r"]))
+        times = sorted(by_time)
+        curve = (np.asarray(times), np.asarray([np.mean(by_time[t]) for t in times]))
+        rows = [r for r in rows if _float(r["total_timesteps"]) == times[-1]]
+    returns = np.asarray([_float(r["r"]) for r in rows])
+    return returns, any(str(r.get("deterministic", "0")).strip() == "1" for r in rows), curve
 
 
 def read_config(run_dir):
@@ -198,9 +212,9 @@ def load_run(run_dir, env_fallback=None):
     else:
         raise CompareError(f"cannot tell the env of {run_dir}: no 'env' in config.json, no env_id "
                            f"in a monitor header; pass --env ENV_ID")
-    eval_returns, deterministic = read_eval(run_dir)
+    eval_returns, deterministic, eval_curve = read_eval(run_dir)
     return Run(path=run_dir, env_id=env_id, env_from=env_from, seed=cfg.get("seed"),
-               eval_returns=eval_returns, eval_deterministic=deterministic,
+               eval_returns=eval_returns, eval_deterministic=deterministic, eval_curve=eval_curve,
                alg=cfg.get("alg"), variant=experiment_variant(cfg), timesteps=timesteps[order],
                eprewmean=eprewmean[order], final_timesteps=final[0], final_score=final[1],
                monitor_files=files, implementation=cfg.get("implementation"), config=cfg,
