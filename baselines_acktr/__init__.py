@@ -3,13 +3,16 @@
 The public API, loaded on first use (``import baselines_acktr`` itself imports
 no TensorFlow, so the comparison tool and env workers stay light)::
 
-    from baselines_acktr import learn, Model, KfacOptimizer, make_atari_env
+    from baselines_acktr import learn, load, Model, KfacOptimizer, make_atari_env
     model = learn("cnn", make_atari_env("PongNoFrameskip-v4", 32, seed=0), seed=0,
                   total_timesteps=int(10e6))
+    model, config = load("agents/PongNoFrameskip-v4-a2c")   # a run, checkpoint or agent
 
 Layers, each importing only those below it::
 
-    sweep                                        drives the run scripts on Ray Tune
+    export                                       a trained policy as a SavedModel
+    sweep / agent                                drive the run scripts on Ray Tune; load
+                                                 and pack trained agents
     run_atari / run_mujoco / parity / explain    entry points
     cli                                          flags, training with logs and checkpoints, play
     acktr/  a2c/  acktr_cont/                    one folder per algorithm
@@ -32,6 +35,8 @@ _API = {
     "Checkpointer": "baselines_acktr.common.checkpoints",
     "KfacTrainStep": "baselines_acktr.kfac.train_step",
     "Learner": "baselines_acktr.common.learner",
+    # trained agents: a run, checkpoint or shipped agent in one call
+    "load": "baselines_acktr.agent",
     # environments
     "make_atari_env": "baselines_acktr.envs", "make_vec_env": "baselines_acktr.envs",
     "Monitor": "baselines_acktr.envs", "VecNormalize": "baselines_acktr.envs.vec_normalize",

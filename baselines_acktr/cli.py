@@ -93,10 +93,31 @@ def base_parser(prog, description, default_env, default_timesteps, save_interval
     return p
 
 
+def checkpoint_config_argv(argv):
+    """``argv``, for ``--play`` / ``--eval`` with ``--load_path`` and no ``--config``, with
+    ``--config`` the checkpoint's ``config.json`` in front: a run or shipped agent plays as
+    it was trained (its env, algorithm and network) unless flags say otherwise."""
+    from .common.checkpoints import CheckpointError, resolve
+
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    for flag in ("--load_path", "--config", "--eval"):
+        pre.add_argument(flag)
+    pre.add_argument("--play", action="store_true")
+    known, _ = pre.parse_known_args(argv)
+    if known.config is not None or known.load_path is None or not (known.play or known.eval):
+        return list(argv)
+    try:
+        config = os.path.join(resolve(known.load_path), run_folder.CONFIG)
+    except CheckpointError:
+        return list(argv)  # restore_learner says what is wrong, in one line
+    return ["--config", config] + list(argv) if os.path.exists(config) else list(argv)
+
+
 def parse_args(prog, parser, argv, choose_spec):
-    """``argv`` parsed, with ``--config``'s record under the flags; ``args.spec`` is the
-    chosen algorithm (``choose_spec(args)``) and ``args.hparams`` its resolved config."""
-    argv = list(argv)
+    """``argv`` parsed, with ``--config``'s record under the flags (for ``--play`` /
+    ``--eval``, the checkpoint's by default: :func:`checkpoint_config_argv`); ``args.spec``
+    is the chosen algorithm (``choose_spec(args)``) and ``args.hparams`` its resolved config."""
+    argv = checkpoint_config_argv(argv)
     record = None
     for i, word in enumerate(argv):
         if word == "--config" or word.startswith("--config="):
@@ -213,12 +234,19 @@ def build_model(policy, hparams, total_timesteps, seed, log_kl=False):
 
 def restore_learner(prog, learner, ckpt_or_trackables, path, check_keys=None):
     """Read checkpoint ``path`` into the learner; a bad one (or one whose config differs in
-    ``check_keys``) is a one-line exit 2."""
-    from .common.checkpoints import CheckpointError, Checkpointer
+    ``check_keys``) is a one-line exit 2.  A shipped agent (acting state only) is read into
+    ``learner.agent_trackables()`` to play, evaluate or export; resuming training from one
+    (a :class:`~.common.checkpoints.Checkpointer` given) is a one-line exit 2."""
+    from .common.checkpoints import CheckpointError, Checkpointer, is_agent
 
     ckpt = ckpt_or_trackables
+    agent = is_agent(path)
+    if isinstance(ckpt, Checkpointer) and agent:
+        learner.close()
+        fail(prog, f"{path} is a shipped agent (parameters only, no optimizer state): it plays, "
+                   "evaluates and exports, but training does not resume from it")
     if not isinstance(ckpt, Checkpointer):
-        ckpt = Checkpointer(None, ckpt, {})
+        ckpt = Checkpointer(None, learner.agent_trackables() if agent else ckpt, {})
     try:
         saved = ckpt.restore(path) if check_keys is None else ckpt.restore(path, check_keys)
     except (CheckpointError, OSError, json.JSONDecodeError) as exc:

@@ -5,9 +5,10 @@
 
 Not in baselines (whose models are TF1 graphs saved as variables).  The checkpoint's
 ``config.json`` says which run made it; the learner is rebuilt as that run script builds it
-(:func:`load_learner`), the checkpoint read through the project's checkpointer, and the
-policy saved with one serving signature, ``serving_default``, whose ``actions`` are the
-policy's mode with ``--deterministic``, else samples.  Loading it needs TensorFlow only::
+and the checkpoint read into it (:func:`baselines_acktr.agent.load`: a run folder, a
+checkpoint or a shipped agent), and the policy saved with one serving signature,
+``serving_default``, whose ``actions`` are the policy's mode with ``--deterministic``, else
+samples.  Loading it needs TensorFlow only::
 
     serve = tf.saved_model.load("exported/pong").signatures["serving_default"]
     actions = serve(obs=tf.constant(frames))["actions"]
@@ -37,7 +38,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -56,47 +56,12 @@ def parse(argv):
     return p.parse_args(argv)
 
 
-def run_script(config):
-    """The run script module (``run_atari`` or ``run_mujoco``) that trains the run a
-    ``config.json`` describes: its ``alg`` and ``variant`` looked up in the registry
-    :data:`~baselines_acktr.common.configs.ALGORITHMS`; None if no entry has both."""
-    from . import run_atari, run_mujoco
-    from .common.configs import ALGORITHMS
-
-    scripts = {"run_atari": run_atari, "run_mujoco": run_mujoco}
-    for spec in ALGORITHMS.values():
-        if spec.name == config.get("alg") and spec.variant == config.get("variant"):
-            return scripts[spec.script]
-    return None
-
-
 def load_learner(load_path, prog=PROG):
-    """``(learner, config)``: the learner of the run that wrote checkpoint ``load_path``,
-    built as its run script builds it (``parse`` on the checkpoint's ``config.json``, then
-    its ``make_builder``), with the checkpoint read into it."""
-    from .common.checkpoints import CheckpointError, Checkpointer, resolve
-    from .common.run_folder import CONFIG, read_json
+    """``(learner, config)`` of a run, checkpoint or shipped agent
+    (:func:`baselines_acktr.agent.load`)."""
+    from .agent import load
 
-    try:
-        ckpt_dir = resolve(load_path)
-    except CheckpointError as exc:
-        fail(prog, str(exc))
-    config_path = os.path.join(ckpt_dir, CONFIG)
-    config = read_json(config_path) or {}
-    script = run_script(config)
-    if script is None:
-        fail(prog, f"{load_path}: config.json names no run that can be exported (alg="
-                   f"{config.get('alg')!r}, variant={config.get('variant')!r})")
-    with tempfile.TemporaryDirectory() as scratch:  # parse needs a log path it never writes
-        args = script.parse(["--config", config_path, "--log_path", scratch])
-    learner = script.make_builder(args)()
-    try:
-        Checkpointer(None, learner.trackables(), {}).restore(ckpt_dir)
-    except CheckpointError as exc:
-        learner.close()
-        fail(prog, str(exc))
-    learner.restore_progress()
-    return learner, config
+    return load(load_path, prog)
 
 
 def vec_normalize_defaults():

@@ -43,3 +43,15 @@ def processes():
         except OSError:
             continue
         yield int(p), stat[0], int(stat[1]), int(stat[2]), cmd
+
+
+def assert_usage_error(main, argv, message, capsys):
+    """``main(argv)`` ends with exit status 2 and one line on stderr that contains
+    ``message``."""
+    import pytest
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err

@@ -1,10 +1,10 @@
 """The docs must not drift from the code.
 
-* Links: every relative markdown link in README.md, docs/**/*.md and
+* Links: every relative markdown link in README.md, docs/**/*.md, agents/README.md and
   tests/data/**/README.md resolves to a file or folder inside the repository
   (http(s)/mailto links and pure ``#anchors`` are skipped, ``#anchor`` parts stripped).
 * Code references in the hand-written docs (README.md, docs/*.md,
-  docs/results/README.md, tests/data/**/*.md) inside backticks:
+  docs/results/README.md, agents/README.md, tests/data/**/*.md) inside backticks:
 
   - `` `path/module.py: Name` `` / `` `path/module.py: Class.attr` ``: the file exists
     and defines the name (``ast``: a module-level def, class or assignment; for
@@ -48,9 +48,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "baselines_acktr"
 
 LINK_DOCS = sorted({ROOT / "README.md", *ROOT.glob("docs/**/*.md"),
-                    *ROOT.glob("tests/data/**/README.md")})
+                    *ROOT.glob("tests/data/**/README.md"), ROOT / "agents/README.md"})
 CODE_DOCS = sorted({ROOT / "README.md", *ROOT.glob("docs/*.md"), ROOT / "docs/results/README.md",
-                    *ROOT.glob("tests/data/**/*.md")})
+                    *ROOT.glob("tests/data/**/*.md"), ROOT / "agents/README.md"})
 MODULE_DOCS = [d for d in CODE_DOCS if not d.is_relative_to(ROOT / "tests" / "data")]
 
 # Files of openai/baselines that the docs name in prose as what was ported; none exists here.

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import rows
+from helpers import assert_usage_error, rows
 
 from baselines_acktr import compare, run_atari, run_mujoco
 from baselines_acktr.common.checkpoints import PREFIX, resolve
@@ -122,8 +122,4 @@ def test_a_resume_drops_the_evaluations_of_the_abandoned_continuation(tmp_path):
     (["--eval_episodes", "-1"], "--eval_episodes"),
 ])
 def test_bad_evaluation_flags_are_one_line_exit_2(argv, message, capsys):
-    with pytest.raises(SystemExit) as exc:
-        run_mujoco.main(argv)
-    assert exc.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and message in err[0]
+    assert_usage_error(run_mujoco.main, argv, message, capsys)

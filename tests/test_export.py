@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from helpers import assert_usage_error
+
 from baselines_acktr import export, run_atari, run_mujoco
 from baselines_acktr.acktr_cont import ContLearner
 from baselines_acktr.envs import vector_env
@@ -211,8 +213,4 @@ def test_a_run_no_script_trains_is_one_line_exit_2(config, tmp_path, capsys):
     (["--out", "x"], "--load_path"),
 ])
 def test_bad_input_is_one_line_exit_2(argv, message, capsys):
-    with pytest.raises(SystemExit) as exc:
-        export.main(argv)
-    assert exc.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and message in err[0]
+    assert_usage_error(export.main, argv, message, capsys)

@@ -8,7 +8,7 @@ PKG = Path(__file__).resolve().parents[1] / "baselines_acktr"
 # a unit may import only units of a lower layer (and itself)
 LAYER = {"kfac": 0, "envs": 0, "compare": 0, "common": 1, "acktr": 2, "a2c": 2, "acktr_cont": 2, "cli": 3,
          "episodes": 4, "run_atari": 5, "run_mujoco": 5, "sweep": 6, "parity": 5, "explain": 5,
-         "export": 6}
+         "agent": 6, "export": 7}
 # the comparison tool reads run folders and depends on nothing of training
 COMPARE_MAY_IMPORT = {"compare", "common.cmd_util", "common.run_folder", "common.configs"}
 MAX_LINES = 400

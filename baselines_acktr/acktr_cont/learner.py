@@ -205,6 +205,11 @@ class ContLearner(tf.Module):
             out["ret_rms"] = self.ret_norm.rms
         return out
 
+    def agent_trackables(self):
+        """A shipped agent's part of the checkpoint: the policy, the filter and progress
+        (no value function, no optimizer state)."""
+        return dict(policy=self.policy, obfilter=self.obfilter, progress=self.progress)
+
     def restore_progress(self):
         """After a restore: the filter's running statistics from its variables."""
         self.obfilter.load_from_variables()

@@ -131,6 +131,11 @@ class ActorCriticModel(tf.Module):
         return dict(policy=self.policy, optim=self.optim, rng=self.rng, progress=self.progress,
                     **self.extra_trackables)
 
+    def agent_trackables(self):
+        """A shipped agent's part of the checkpoint: parameters, progress and
+        ``extra_trackables`` (no optimizer state, no RNG)."""
+        return dict(policy=self.policy, progress=self.progress, **self.extra_trackables)
+
     @property
     def updates_done(self):
         return int(self.progress[0].numpy())

@@ -24,6 +24,7 @@ from .run_folder import write_text_atomic
 
 LATEST = "latest"
 PREFIX = "ckpt"
+AGENT = "agent"  # config.json key of a shipped agent's checkpoint (acting state only)
 
 
 class CheckpointError(ValueError):
@@ -130,6 +131,12 @@ def checkpoint_config(path):
     except (CheckpointError, OSError, ValueError):
         return None
     return saved if isinstance(saved, dict) else None
+
+
+def is_agent(path):
+    """True for a shipped agent's checkpoint (:mod:`baselines_acktr.agent`): the learner's
+    ``agent_trackables()`` only, no optimizer state."""
+    return bool((checkpoint_config(path) or {}).get(AGENT))
 
 
 def checkpoint_timesteps(path):

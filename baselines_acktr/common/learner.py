@@ -33,6 +33,10 @@ class Learner(Protocol):
     def trackables(self) -> dict[str, Any]:
         """What a checkpoint holds (``tf.train.Checkpoint(**learner.trackables())``)."""
 
+    def agent_trackables(self) -> dict[str, Any]:
+        """What a shipped agent holds: what acting needs (parameters, observation
+        statistics, progress), no optimizer state (:mod:`baselines_acktr.agent`)."""
+
     def restore_progress(self) -> None:
         """After a checkpoint was read into the trackables: resume counters and
         schedules from them."""
