@@ -7,7 +7,7 @@ LAPACK call that keeps the GIL stops training while it runs: ``scipy.linalg.eigh
 process (``python -m baselines_acktr.kfac.eigen_process``, which imports no TensorFlow)
 does the same work: the factor statistics go to it, and the ``(e, Q)`` come back,
 through two blocks of shared memory; its pipes carry one short JSON line per job.
-Same interface and hand-over contract as :class:`~.eigen_worker.EigenWorker`
+The hand-over is :class:`~.eigen_worker.EigenHandover`'s, as for the thread
 (capacity one, copies in, the training thread installs results;
 :mod:`.async_eigen` cannot tell them apart).
 
@@ -30,7 +30,6 @@ import select
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
@@ -38,9 +37,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from .eigen_worker import EigenThreadError, resolve_blas_threads
-
-Eigens = list[tuple[np.ndarray, np.ndarray] | None]
+from .eigen_worker import Decomposition, Decompositions, EigenHandover, EigenThreadError
 
 
 def _layout(dims: Sequence[int]) -> tuple[list[int], list[int], int, int]:
@@ -55,7 +52,7 @@ def _layout(dims: Sequence[int]) -> tuple[list[int], list[int], int, int]:
     return ins, outs, i, o
 
 
-def _eigh(m: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _eigh(m: np.ndarray) -> Decomposition | None:
     """``(e, Q)`` by LAPACK ``syevd`` (scipy, else numpy), float32 then the float64 retry;
     None when both fail or give non-finite values (openai/baselines#909)."""
     try:
@@ -148,17 +145,19 @@ def _decompose(blocks: tuple[SharedMemory, SharedMemory] | None, dims: list[int]
     return failed
 
 
-class EigenProcess:
-    """A spawned process, one job at a time; the interface of
-    :class:`~.eigen_worker.EigenWorker` (``submit``, ``poll``, ``wait``, ``wait_idle``,
-    ``run_now``, ``check``, ``close``, ``busy``, ``completed``, ``discarded``, ``alive``).
+class EigenProcess(EigenHandover):
+    """A spawned process, one job at a time; the hand-over is shared memory and one JSON
+    line each way per job (an answer: ``[kind, job, indices of the failed matrices or the
+    error]``).  It adds ``pid``.
 
     ``nice``: the process's nice value; ``blas_threads``: its BLAS threads
     (``'auto'``: half the CPUs, at least one).
     """
 
-    def __init__(self, nice: int = 0, blas_threads: Any = "auto"):
-        self.blas_threads = resolve_blas_threads(blas_threads)
+    kind = "process"
+
+    def __init__(self, nice: int = 0, blas_threads: int | str | None = "auto") -> None:
+        super().__init__(blas_threads)
         args = [sys.executable, "-m", __name__, str(os.getpid()), str(int(nice)),
                 str(self.blas_threads or 0)]
         # a process group of its own, in the learner's session: Linux's autogroup scheduler
@@ -175,19 +174,12 @@ class EigenProcess:
         self._dims: list[int] = []
         self._seq = 0
         self._closed = False
-        self._error: str | None = None
-        self.busy = False  # a job was submitted and its result not yet taken
-        self.completed = 0  # results taken by the training thread
-        self.discarded = 0  # of which superseded by run_now() before use
 
-    # ------------------------------------------------------------ hand-over
-    def check(self) -> None:
-        """Raise if the process failed or died."""
-        if self._error is not None:
-            raise EigenThreadError(f"K-FAC eigen-decomposition process failed: {self._error}")
-        if not self._closed and self._proc.poll() is not None:
-            raise EigenThreadError(f"K-FAC eigen-decomposition process died "
-                                   f"(exit code {self._proc.returncode})")
+    # ------------------------------------------------------------ transport
+    def _death(self) -> str | None:
+        if self._closed or self._proc.poll() is None:
+            return None
+        return f"died (exit code {self._proc.returncode})"
 
     def _send(self, *msg: Any) -> None:
         try:
@@ -205,11 +197,8 @@ class EigenProcess:
         self._dims = dims
         self._send("setup", self._blocks[0].name, self._blocks[1].name, dims)
 
-    def submit(self, matrices: Sequence[np.ndarray]) -> None:
-        """Hand over copies of ``matrices`` (square, float32)."""
-        self.check()
-        if self.busy:
-            raise RuntimeError("EigenProcess.submit() while a job is pending")
+    def _hand_over(self, matrices: list[np.ndarray]) -> None:
+        """Copy ``matrices`` into the input block (a new one for a new layout)."""
         dims = [int(m.shape[0]) for m in matrices]
         if dims != self._dims or self._blocks is None:
             self._setup(dims)
@@ -220,21 +209,19 @@ class EigenProcess:
             src[ins[k]:ins[k] + dims[k] ** 2] = np.asarray(m, np.float32).ravel()
         del src
         self._seq += 1
-        self.busy = True
         self._send("job", self._seq)
 
-    def _take(self, msg: list) -> Eigens:
-        kind, seq, detail = msg
+    def _unpack(self, answer: list[Any]) -> Decompositions:
+        """Copies of the ``(e, Q)`` in the output block; None for the failed matrices."""
+        tag, seq, detail = answer
         if seq != self._seq:  # pragma: no cover - one job in flight at a time
             raise EigenThreadError(f"eigen process answered job {seq}, expected {self._seq}")
-        self.busy = False
-        if kind == "error":
-            self._error = detail
-            self.check()
+        if tag == "error":
+            self._fail(detail)
         assert self._blocks is not None
         _, outs, _, nout = _layout(self._dims)
         dst = np.ndarray((nout,), np.float32, self._blocks[1].buf)
-        out: Eigens = []
+        out: Decompositions = []
         for k, n in enumerate(self._dims):
             if k in detail:
                 out.append(None)
@@ -243,58 +230,18 @@ class EigenProcess:
             q = dst[outs[k] + n:outs[k] + n + n * n].reshape(n, n).copy()
             out.append((e, q))
         del dst
-        self.completed += 1
         return out
 
     def _ready(self, timeout: float) -> bool:
-        """Whether an answer can be read within ``timeout`` s (the pipe closing counts)."""
+        """The pipe closing counts as ready."""
         return bool(select.select([self._from], [], [], timeout)[0])
 
-    def _receive(self, timeout: float) -> list | None:
+    def _receive(self, timeout: float) -> list[Any] | None:
         if self._ready(timeout):
             line = self._from.readline()
             if line:
                 return json.loads(line)
-        self.check()
         return None
-
-    def poll(self) -> Eigens | None:
-        """The finished result, or None if none is ready."""
-        self.check()
-        if not self.busy:
-            return None
-        msg = self._receive(0)
-        return None if msg is None else self._take(msg)
-
-    def wait(self, timeout: float | None = None) -> Eigens:
-        """Block until the pending job's result is ready and return it."""
-        if not self.busy:
-            raise RuntimeError("EigenProcess.wait() with no pending job")
-        end = None if timeout is None else time.monotonic() + timeout
-        while True:
-            msg = self._receive(0.5 if end is None else max(0.0, min(0.5, end - time.monotonic())))
-            if msg is not None:
-                return self._take(msg)
-            if end is not None and time.monotonic() >= end:
-                raise TimeoutError("eigen-decomposition did not finish in time")
-
-    def wait_idle(self, timeout: float | None = None) -> None:
-        """Block until no decomposition is in progress; the result stays for :meth:`poll`."""
-        end = None if timeout is None else time.monotonic() + timeout
-        while self.busy:
-            if self._ready(0.005):
-                return
-            self.check()
-            if end is not None and time.monotonic() > end:
-                raise TimeoutError("eigen-decomposition did not finish in time")
-
-    def run_now(self, matrices: Sequence[np.ndarray]) -> Eigens:
-        """Discard any pending job, decompose ``matrices`` and wait for the result."""
-        if self.busy:
-            self.wait()
-            self.discarded += 1
-        self.submit(matrices)
-        return self.wait()
 
     # ------------------------------------------------------------ shutdown
     def _release(self) -> None:

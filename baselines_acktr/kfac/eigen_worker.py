@@ -6,7 +6,9 @@ a thread decomposes copies of the factor statistics while training goes on, and
 hands results over through a slot of capacity one.  The thread works only on
 copies it is given, so it never sees a half-written statistic, and it never
 writes the optimizer's variables: the training thread installs results between
-steps.  An exception in the thread is re-raised in the training thread.
+steps.  An exception in the thread is re-raised in the training thread.  That
+hand-over is :class:`EigenHandover`'s, shared with the worker process of
+:mod:`.eigen_process`; :class:`EigenWorker` is the thread.
 
 Backends (``docs/performance.md`` has the timings):
 
@@ -32,9 +34,10 @@ import os
 import queue
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, cast
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -147,15 +150,146 @@ class EigenThreadError(RuntimeError):
     """The background eigen-decomposition failed; the cause is chained."""
 
 
-class EigenWorker:
-    """One daemon thread, one job at a time (capacity-one hand-over)."""
+class EigenHandover(ABC):
+    """The hand-over between the training thread and a background worker (ports the role
+    of the capacity-one queue of baselines' eigen queue runner): one job in flight, its
+    result taken by the training thread, the worker's failure or death raised there as
+    :class:`EigenThreadError`.  The bookkeeping and the waiting are
+    here; a subclass moves jobs and answers (``_hand_over``, ``_receive``, ``_ready``,
+    ``_unpack``; an answer is whatever its transport carries for one job) and owns its
+    worker's end (``_death``, :meth:`close`, :attr:`alive`).
+
+    ``busy``: a job was submitted and its result not yet taken; ``completed``: results
+    taken; ``discarded``: of which superseded by :meth:`run_now` before use.
+    """
+
+    kind = "worker"
+    """The worker's name in error messages."""
+
+    def __init__(self, blas_threads: int | str | None) -> None:
+        self.blas_threads = resolve_blas_threads(blas_threads)
+        self.busy = False
+        self.completed = 0
+        self.discarded = 0
+        self._error: str | None = None  # the worker's failure (a repr), once it reported one
+        self._cause: BaseException | None = None  # and the exception, if raised in this process
+
+    # ------------------------------------------------------------ transport
+    @abstractmethod
+    def _hand_over(self, matrices: list[np.ndarray]) -> None:
+        """Give the worker a job."""
+
+    @abstractmethod
+    def _receive(self, timeout: float) -> Any:
+        """The job's answer if one comes within ``timeout`` s, else None."""
+
+    @abstractmethod
+    def _ready(self, timeout: float) -> bool:
+        """Whether an answer is ready within ``timeout`` s, without taking it."""
+
+    @abstractmethod
+    def _unpack(self, answer: Any) -> Decompositions:
+        """The result an answer carries; a failure goes to :meth:`_fail`."""
+
+    @abstractmethod
+    def _death(self) -> str | None:
+        """How the worker ended, if it did without :meth:`close` (for the error message)."""
+
+    @abstractmethod
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop the worker (at most ``timeout`` s)."""
+
+    @property
+    @abstractmethod
+    def alive(self) -> bool:
+        """Whether the worker still runs."""
+
+    # ------------------------------------------------------------ hand-over
+    def check(self) -> None:
+        """Raise :class:`EigenThreadError` if the worker failed or died."""
+        if self._error is not None:
+            raise self._failure()
+        death = self._death()
+        if death is not None:
+            raise EigenThreadError(f"K-FAC eigen-decomposition {self.kind} {death}")
+
+    def _fail(self, error: str, cause: BaseException | None = None) -> NoReturn:
+        """Record the worker's failure (``error``: its repr; ``cause``: the exception, if
+        raised in this process) and raise it; every later :meth:`check` raises it too."""
+        self._error, self._cause = error, cause
+        raise self._failure()
+
+    def _failure(self) -> EigenThreadError:
+        error = EigenThreadError(f"K-FAC eigen-decomposition {self.kind} failed: {self._error}")
+        error.__cause__ = self._cause  # as ``raise ... from cause``
+        return error
+
+    def submit(self, matrices: Iterable[np.ndarray]) -> None:
+        """Hand over ``matrices`` (square, float32), which the caller no longer changes."""
+        self.check()
+        if self.busy:
+            raise RuntimeError(f"{type(self).__name__}.submit() while a job is pending")
+        self._hand_over(list(matrices))
+        self.busy = True
+
+    def _next(self, timeout: float) -> Decompositions | None:
+        """The pending job's result if it comes within ``timeout`` s, else None; raises
+        if the worker failed or died."""
+        answer = self._receive(timeout)
+        if answer is None:
+            self.check()
+            return None
+        self.busy = False
+        result = self._unpack(answer)
+        self.completed += 1
+        return result
+
+    def poll(self) -> Decompositions | None:
+        """The finished result, or None if none is ready."""
+        self.check()
+        return self._next(0.0) if self.busy else None
+
+    def wait(self, timeout: float | None = None) -> Decompositions:
+        """Block until the pending job's result is ready and return it."""
+        if not self.busy:
+            raise RuntimeError(f"{type(self).__name__}.wait() with no pending job")
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            result = self._next(0.5 if end is None else max(0.0, min(0.5, end - time.monotonic())))
+            if result is not None:
+                return result
+            if end is not None and time.monotonic() >= end:
+                raise TimeoutError("eigen-decomposition did not finish in time")
+
+    def wait_idle(self, timeout: float | None = None) -> None:
+        """Block until no decomposition is in progress; a finished result stays for
+        :meth:`poll` (benchmarks use this to time other work alone)."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.busy and not self._ready(0.005):
+            self.check()
+            if end is not None and time.monotonic() > end:
+                raise TimeoutError("eigen-decomposition did not finish in time")
+
+    def run_now(self, matrices: Iterable[np.ndarray]) -> Decompositions:
+        """Discard any pending job, decompose ``matrices`` and wait for the result."""
+        if self.busy:
+            self.wait()
+            self.discarded += 1
+        self.submit(matrices)
+        return self.wait()
+
+
+class EigenWorker(EigenHandover):
+    """One daemon thread, one job at a time; the hand-over is two queues of capacity one."""
+
+    kind = "thread"
 
     def __init__(self, backend: str = "auto", nice: int = 0,
                  blas_threads: int | str | None = "auto") -> None:
         if backend not in CHOICES:
             raise ValueError(f"unknown eigen backend {backend!r}; choose from {CHOICES}")
         self._nice = int(nice)
-        self.blas_threads = resolve_blas_threads(blas_threads)
+        super().__init__(blas_threads)
         self._blas_limit: BlasLimit | None = None
         if self.blas_threads is not None:
             from threadpoolctl import ThreadpoolController
@@ -168,10 +302,6 @@ class EigenWorker:
         self._jobs: queue.Queue[list[np.ndarray] | None] = queue.Queue(maxsize=1)
         self._results: queue.Queue[Decompositions | BaseException] = queue.Queue(maxsize=1)
         self._stop = threading.Event()
-        self._error: BaseException | None = None
-        self.busy = False  # a job was submitted and its result not yet taken
-        self.completed = 0  # results taken by the training thread
-        self.discarded = 0  # of which superseded by run_now() before use
         self._thread = threading.Thread(target=self._run, name="kfac-eigen", daemon=True)
         self._thread.start()
 
@@ -197,66 +327,27 @@ class EigenWorker:
             except BaseException as exc:  # handed to the training thread
                 self._results.put(exc)
 
-    def check(self) -> None:
-        """Raise the thread's exception, if it had one."""
-        if self._error is not None:
-            raise EigenThreadError(f"K-FAC eigen-decomposition thread failed: {self._error!r}") \
-                from self._error
-        if not self._thread.is_alive() and not self._stop.is_set():
-            raise EigenThreadError("K-FAC eigen-decomposition thread died")
+    def _hand_over(self, matrices: list[np.ndarray]) -> None:
+        self._jobs.put(matrices)
 
-    def submit(self, matrices: Iterable[np.ndarray]) -> None:
-        self.check()
-        if self.busy:
-            raise RuntimeError("EigenWorker.submit() while a job is pending")
-        self.busy = True
-        self._jobs.put(list(matrices))
-
-    def _take(self, result: Decompositions | BaseException) -> Decompositions:
-        self.busy = False
-        if isinstance(result, BaseException):
-            self._error = result
-            self.check()  # raises: _error is set
-        self.completed += 1
-        return cast(Decompositions, result)
-
-    def poll(self) -> Decompositions | None:
-        """The finished result, or None if none is ready."""
-        self.check()
+    def _receive(self, timeout: float) -> Decompositions | BaseException | None:
         try:
-            return self._take(self._results.get_nowait())
+            return self._results.get(timeout=timeout)
         except queue.Empty:
             return None
 
-    def wait(self, timeout: float | None = None) -> Decompositions:
-        """Block until the pending job's result is ready and return it."""
-        if not self.busy:
-            raise RuntimeError("EigenWorker.wait() with no pending job")
-        while True:
-            try:
-                return self._take(self._results.get(timeout=0.5 if timeout is None else timeout))
-            except queue.Empty:
-                self.check()
-                if timeout is not None:
-                    raise TimeoutError("eigen-decomposition did not finish in time") from None
+    def _ready(self, timeout: float) -> bool:
+        if self._results.empty():  # a queue cannot be waited on without taking: look again
+            time.sleep(timeout)
+        return not self._results.empty()
 
-    def wait_idle(self, timeout: float | None = None) -> None:
-        """Block until no decomposition is in progress; a finished result stays
-        queued for :meth:`poll` (benchmarks use this to time other work alone)."""
-        end = None if timeout is None else time.monotonic() + timeout
-        while self.busy and self._results.empty():
-            self.check()
-            if end is not None and time.monotonic() > end:
-                raise TimeoutError("eigen-decomposition did not finish in time")
-            time.sleep(0.005)
+    def _unpack(self, answer: Decompositions | BaseException) -> Decompositions:
+        if isinstance(answer, BaseException):
+            self._fail(repr(answer), answer)
+        return answer
 
-    def run_now(self, matrices: Iterable[np.ndarray]) -> Decompositions:
-        """Discard any pending job, decompose ``matrices`` and wait for the result."""
-        if self.busy:
-            self.wait()
-            self.discarded += 1
-        self.submit(matrices)
-        return self.wait()
+    def _death(self) -> str | None:
+        return None if self._thread.is_alive() or self._stop.is_set() else "died"
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop the thread; waits for the matrix in progress (at most ``timeout`` s)."""

@@ -13,6 +13,9 @@ update).  Asynchronous: a ``tf.function`` up to the statistics, the exchange
 with the eigen thread on the training thread, then a ``tf.function`` for the
 update — the thread is started at the first step (and again after
 :meth:`KfacTrainStep.close`).  Both are traced once (fixed input signatures).
+The host reads one small vector per step (:func:`_status`): whether the statistics
+were finite, ``global_step`` and, synchronous, whether the step decomposed — what
+:class:`~.async_eigen.EigenAge` and the finiteness check need.
 """
 from __future__ import annotations
 
@@ -22,6 +25,11 @@ import tensorflow as tf
 
 from .layers import Capture
 from .optimizer import KfacOptimizer
+
+
+def _status(finite: tf.Tensor, *counters: tf.Tensor) -> tf.Tensor:
+    """``[finite, *counters]`` as one int64 vector, for one host read per step."""
+    return tf.stack([tf.cast(x, tf.int64) for x in (finite, *counters)])
 
 
 class KfacTrainStep:
@@ -60,15 +68,20 @@ class KfacTrainStep:
         return outputs, grads, self.optim.compute_stats(capture, deltas)
 
     def _train_impl(self, *args: tf.Tensor) -> tuple[tuple, tf.Tensor]:
+        """``(outputs, [finite, global_step, decomposed])``."""
         *inputs, lr = args
+        optim = self.optim
+        factor_step = optim.factor_step.read_value()  # before the step: read in program order
         outputs, grads, new_stats = self.gradients_and_stats(*inputs)
-        finite = self.optim.apply_gradients(grads, new_stats, lr)
-        return outputs, finite
+        finite = optim.apply_gradients(grads, new_stats, lr)
+        decomposed = tf.not_equal(optim.factor_step.read_value(), factor_step)
+        return outputs, _status(finite, optim.global_step.read_value(), decomposed)
 
     def _stats_impl(self, *inputs: tf.Tensor) -> tuple[tuple, list[tf.Tensor], tf.Tensor]:
+        """``(outputs, g, [finite, global_step])``; the update leaves ``global_step``."""
         outputs, grads, new_stats = self.gradients_and_stats(*inputs)
         finite = self.optim.update_stats(new_stats)
-        return outputs, grads, finite
+        return outputs, grads, _status(finite, self.optim.global_step.read_value())
 
     def _update_impl(self, grads: list[tf.Tensor], lr: tf.Tensor, eigen_ready: tf.Tensor) -> tf.Tensor:
         self.optim.apply_updates(grads, lr, eigen_ready)
@@ -79,29 +92,30 @@ class KfacTrainStep:
         scalar tensor); returns ``outputs`` as computed before the update."""
         optim = self.optim
         if not optim.config.is_async:
-            before = int(optim.factor_step.numpy())
-            outputs, finite = self._train_step(*inputs, lr)
-            self._check(finite)
-            step = int(optim.global_step.numpy())
-            if int(optim.factor_step.numpy()) != before:  # decomposed inside this step
+            outputs, status = self._train_step(*inputs, lr)
+            finite, step, decomposed = (int(x) for x in status.numpy())
+            self._check(finite, step)
+            if decomposed:
                 optim.eigen_age.installed(step)
             optim.eigen_age.record(step)
             return outputs
         if not optim.async_running:
             optim.start_async()
-        outputs, grads, finite = self._stats_step(*inputs)
-        self._check(finite)
+        outputs, grads, status = self._stats_step(*inputs)
+        finite, step = (int(x) for x in status.numpy())
+        self._check(finite, step)
         ready = optim.async_exchange()
         self._update_step(grads, lr, tf.constant(ready))
-        optim.eigen_age.record(int(optim.global_step.numpy()))
+        optim.eigen_age.record(step)
         return outputs
 
-    def _check(self, finite: tf.Tensor | bool) -> None:
-        if not bool(finite):
+    @staticmethod
+    def _check(finite: int, step: int) -> None:
+        if not finite:
             raise FloatingPointError(
-                f"non-finite K-FAC factor statistics at optimizer step "
-                f"{int(self.optim.global_step.numpy())} (a NaN or inf in the activations or "
-                "in the sampled Fisher-loss gradients); they were not folded in")
+                f"non-finite K-FAC factor statistics at optimizer step {step} (a NaN or inf "
+                "in the activations or in the sampled Fisher-loss gradients); they were not "
+                "folded in")
 
     def close(self) -> None:
         """Stop the eigen thread, if one runs (idempotent; the next step restarts it)."""
