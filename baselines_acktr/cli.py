@@ -136,7 +136,9 @@ def parse_args(prog, parser, argv, choose_spec):
     if extras:
         fail(prog, unknown_option_message(parser, extras))
     if args.eval_interval and (args.play or args.eval):
-        fail(prog, "--eval_interval evaluates during training; --play and --eval do not train")
+        if any(w.split("=", 1)[0] == "--eval_interval" for w in argv):
+            fail(prog, "--eval_interval evaluates during training; --play and --eval do not train")
+        args.eval_interval = None  # a recorded run's (--config): its training evaluated
     args.spec = choose_spec(args)
     args.hparams = resolve_config(prog, args.spec, args, parser.get_default("_configs"), record)
     return args

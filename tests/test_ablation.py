@@ -83,7 +83,7 @@ def test_flags_reach_the_learner(monkeypatch, tmp_path):
 
     seen = {}
     monkeypatch.setattr(pkg, "ContLearner", lambda *a, **kw: seen.update(kw))
-    monkeypatch.setattr(run_mujoco.cli, "train", lambda prog, args, config, b, env: b())
+    monkeypatch.setattr(run_mujoco.cli, "train", lambda prog, args, config, b, *envs: b())
     master = ["--ent_coef", "0.01", "--standardize_adv", "false", "--policy_prev_obs", "false",
               "--logstd_block", "per_sample", "--vf_features", "obs", "--vf_activation", "tanh",
               "--weight_decay", "0", "--init", "ortho", "--stepsize_rule", "linear",
