@@ -11,6 +11,7 @@ import tensorflow as tf
 from ..common.actor_critic import ActorCriticModel
 from ..common.policies import build_policy
 from ..common.train_loop import check_total_timesteps, learn_model, seed_everything
+from ..kfac.tracing import traced
 
 
 class RMSPropOptimizer(tf.Module):
@@ -47,9 +48,8 @@ class A2CModel(ActorCriticModel):
                          lrschedule, seed, name="a2c_model", gamma=gamma)
         self.max_grad_norm = max_grad_norm
         self.optim = RMSPropOptimizer(self.params, decay=alpha, epsilon=epsilon)
-        self._train_step = tf.function(
-            self._train_step_impl,
-            input_signature=self.batch_signature()[:4] + [tf.TensorSpec([], tf.float32)])
+        self._train_step = traced(
+            self._train_step_impl, self.batch_signature()[:4] + [tf.TensorSpec([], tf.float32)])
 
     def _train_step_impl(self, obs, actions, advs, rewards, lr):
         with tf.GradientTape() as tape:

@@ -21,6 +21,7 @@ from ..kfac.train_step import KfacTrainStep
 from ..common.policies import build_policy
 from ..common.train_loop import check_total_timesteps, learn_model, seed_everything
 from ..kfac.optimizer import KfacOptimizer
+from ..kfac.tracing import traced
 
 if TYPE_CHECKING:
     from ..common.logger import Logger
@@ -71,9 +72,8 @@ class Model(ActorCriticModel):
         self._trust = {}
         if self.log_kl:
             obs_spec = self.batch_signature()[0]
-            self._pd_params = tf.function(lambda obs: self.policy(obs)[0].params(),
-                                          input_signature=[obs_spec])
-            self._kl_from = tf.function(self._kl_from_impl)
+            self._pd_params = traced(lambda obs: self.policy(obs)[0].params(), [obs_spec])
+            self._kl_from = traced(self._kl_from_impl)
 
     def _kfac_losses(self, obs, actions, advs, rewards, noise, capture):
         pg_loss, vf_loss, entropy, train_loss, joint_fisher_loss = self.losses(

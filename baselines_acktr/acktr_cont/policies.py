@@ -30,6 +30,7 @@ import tensorflow_probability as tfp
 
 from ..common.distributions import stateless_seed
 from ..kfac.layers import LogStd
+from ..kfac.tracing import traced
 from .layers import WEIGHT_DECAY_FC, ExpLogStd, NormcDense
 
 tfd = tfp.distributions
@@ -89,8 +90,8 @@ class GaussianMlpPolicy(tf.Module):
         self.sample_rng = sample_rng
         ob_spec = tf.TensorSpec([None, 2 * self.ob_dim], tf.float32)
         dist_spec = tf.TensorSpec([None, 2 * self.ac_dim], tf.float32)
-        self._act = tf.function(self._act_impl, input_signature=[ob_spec])
-        self._kl = tf.function(self._kl_impl, input_signature=[ob_spec, dist_spec])
+        self._act = traced(self._act_impl, [ob_spec])
+        self._kl = traced(self._kl_impl, [ob_spec, dist_spec])
 
     def mean_std(self, ob_no, capture=None):
         """``(mean_na, std_na)``, each ``[B, nact]``; ``ob_no`` is ``[obs, prev_obs]``

@@ -24,6 +24,7 @@ import tensorflow as tf
 from ..kfac.train_step import KfacTrainStep
 from ..common.math_util import explained_variance
 from ..kfac.optimizer import KfacOptimizer
+from ..kfac.tracing import traced
 from .layers import WEIGHT_DECAY_FC, NormcDense
 
 HIDDEN = 64
@@ -90,7 +91,7 @@ class NeuralNetValueFunction(tf.Module):
         self.optim = KfacOptimizer(**opts)
         x_spec = tf.TensorSpec([None, self.nin], tf.float32)
         y_spec = tf.TensorSpec([None], tf.float32)
-        self._predict = tf.function(self.forward, input_signature=[x_spec])
+        self._predict = traced(self.forward, [x_spec])
         self.train_step = KfacTrainStep(self.optim, self.params, self._kfac_losses,
                                         [x_spec, y_spec],
                                         probe=lambda capture: self.forward(tf.zeros([1, self.nin]),

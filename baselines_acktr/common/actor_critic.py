@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from ..kfac.tracing import traced
 from .schedules import Scheduler
 
 
@@ -48,10 +49,9 @@ class ActorCriticModel(tf.Module):
         self.params = policy.params
         self.extra_trackables = {}
         step_obs = tf.TensorSpec([None, *policy.obs_shape], policy.obs_dtype)
-        self._step = tf.function(self._step_impl, input_signature=[step_obs])
-        self._value = tf.function(lambda obs: self.policy(obs)[1], input_signature=[step_obs])
-        self._predict = tf.function(self._predict_impl,
-                                    input_signature=[step_obs, tf.TensorSpec([], tf.bool)])
+        self._step = traced(self._step_impl, [step_obs])
+        self._value = traced(lambda obs: self.policy(obs)[1], [step_obs])
+        self._predict = traced(self._predict_impl, [step_obs, tf.TensorSpec([], tf.bool)])
 
     def batch_signature(self):
         """TensorSpecs of (obs, actions, advs, returns, noise) for one training batch."""

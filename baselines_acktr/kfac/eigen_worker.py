@@ -83,7 +83,9 @@ class _TfBatch:
     def __init__(self) -> None:
         import tensorflow as tf
 
-        self._fn = tf.function(lambda ms: [tf.linalg.eigh(m) for m in ms])
+        from .tracing import traced
+
+        self._fn = traced(lambda ms: [tf.linalg.eigh(m) for m in ms])
 
     def __call__(self, mats: Iterable[np.ndarray]) -> list[Decomposition]:
         return [(e.numpy(), q.numpy()) for e, q in self._fn(list(mats))]

@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from .layers import Capture
 from .optimizer import KfacOptimizer
+from .tracing import traced
 
 
 def _status(finite: tf.Tensor, *counters: tf.Tensor) -> tf.Tensor:
@@ -49,12 +50,11 @@ class KfacTrainStep:
         lr_spec = tf.TensorSpec([], tf.float32)
         if optim.config.is_async:
             grad_sig = [tf.TensorSpec(p.shape, p.dtype) for p in self.params]
-            self._stats_step = tf.function(self._stats_impl, input_signature=input_signature)
-            self._update_step = tf.function(
-                self._update_impl, input_signature=[grad_sig, lr_spec, tf.TensorSpec([], tf.bool)])
+            self._stats_step = traced(self._stats_impl, input_signature)
+            self._update_step = traced(
+                self._update_impl, [grad_sig, lr_spec, tf.TensorSpec([], tf.bool)])
         else:
-            self._train_step = tf.function(self._train_impl,
-                                           input_signature=list(input_signature) + [lr_spec])
+            self._train_step = traced(self._train_impl, list(input_signature) + [lr_spec])
 
     def gradients_and_stats(self, *inputs: tf.Tensor) -> tuple[tuple, list[tf.Tensor], list[tf.Tensor]]:
         """``(outputs, g, stats)``: ``g = ∇θ loss`` and this batch's factor statistics,
