@@ -10,7 +10,8 @@ scores, no episodic-life ends; MuJoCo: normalisation statistics frozen) every
 so far, a checkpoint to ``<log_path>/best/``.
 
 It leaves the training run's numbers as they would be without it: the evaluation env is
-not a training env, its first reset is seeded apart (``seed + EVAL_SEED_OFFSET``), and the
+not a training env, each evaluation's first reset is seeded with ``seed + EVAL_SEED_OFFSET``
+(every evaluation starts alike; the training envs' seeds are ``seed + i``), and the
 learner's random generators (which the actors draw from, even for the mode of the paper's
 policy) are put back as they were (:func:`generators_kept`).  Only the wall time (and so
 ``fps``) changes.
