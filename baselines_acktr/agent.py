@@ -15,8 +15,9 @@ is rebuilt as the run script that trained it builds it (``parse`` on the checkpo
 A shipped agent is a checkpoint of the learner's ``agent_trackables()`` — what acting
 needs: parameters, observation statistics, progress; no K-FAC statistics, eigenbases or
 momenta, no RMSProp state (A2C on Pong: 6.75 MB of a 13 MB checkpoint) — whose
-``config.json`` is the run's minus its paths, with ``agent: true`` and ``packed_from``.  ``--play``, ``--eval`` and
-``export`` read it as any checkpoint; training refuses to resume from it (one line).
+``config.json`` is the run's minus its paths, with ``agent: true`` and ``packed_from``.
+``--play``, ``--eval`` and ``export`` read it as any checkpoint; training refuses to
+resume from it (one line).
 Bad input is one line and exit status 2.
 """
 from __future__ import annotations

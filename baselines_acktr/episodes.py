@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from .cli import default_log_path, fail, restore_learner
-from .common.evaluation import eval_rows, mean_std, run_episodes
+from .common.evaluation import eval_rows, run_episodes
 from .common.run_folder import append_eval_rows
 
 
@@ -70,7 +72,7 @@ def evaluate(prog, args, build, make_eval_env, episodes, deterministic=False):
     if not returns:
         print(f"eval: no whole episode finished; nothing added to {path}")
         return 0
-    mean, std = mean_std(returns)
+    mean, std = float(np.mean(returns)), float(np.std(returns))
     kind = "deterministic" if deterministic else "stochastic"
     print(f"eval: {len(returns)} episodes ({kind}), return {mean:g} ± {std:g} "
           f"(min {min(returns):g}, max {max(returns):g}); {path}")

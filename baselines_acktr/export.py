@@ -56,14 +56,6 @@ def parse(argv):
     return p.parse_args(argv)
 
 
-def load_learner(load_path, prog=PROG):
-    """``(learner, config)`` of a run, checkpoint or shipped agent
-    (:func:`baselines_acktr.agent.load`)."""
-    from .agent import load
-
-    return load(load_path, prog)
-
-
 def vec_normalize_defaults():
     """``(clipob, epsilon)``: the defaults of
     :class:`~baselines_acktr.envs.vec_normalize.VecNormalize`, which ``run_mujoco.py``'s
@@ -229,7 +221,9 @@ def export(load_path, out, deterministic=False, prog=PROG):
     signature as :func:`signature_text` writes it."""
     import tensorflow as tf
 
-    learner, config = load_learner(load_path, prog)
+    from .agent import load
+
+    learner, config = load(load_path, prog)
     try:
         module = exported_module(learner, config, deterministic)
         tf.saved_model.save(module, out, signatures={"serving_default": module.serve})

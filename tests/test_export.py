@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from helpers import assert_usage_error
 
-from baselines_acktr import export, run_atari, run_mujoco
+from baselines_acktr import agent, export, run_atari, run_mujoco
 from baselines_acktr.acktr_cont import ContLearner
 from baselines_acktr.envs import vector_env
 from baselines_acktr.envs.vec_normalize import VecNormalize
@@ -58,7 +58,7 @@ def test_the_saved_model_acts_as_predict_in_a_process_without_the_package(alg, t
                           + (["--is_async", "false", "--cold_iter", "100"] if alg == "acktr"
                              else [])) == 0
     out = export_deterministic(run, tmp_path)
-    learner, config = export.load_learner(str(run / "checkpoints"))
+    learner, config = agent.load(str(run / "checkpoints"))
     assert config["alg"] == alg
     rng = np.random.default_rng(0)
     obs = rng.integers(0, 256, size=(64, 84, 84, 4), dtype=np.uint8)
@@ -80,7 +80,7 @@ def test_master_saved_model_takes_raw_observations(tmp_path):
     assert run_mujoco.main(["--num_timesteps", "256", "--nsteps", "128", "--is_async", "false",
                             "--log_path", str(run)]) == 0
     out = export_deterministic(run, tmp_path)
-    learner, config = export.load_learner(str(run / "checkpoints"))
+    learner, config = agent.load(str(run / "checkpoints"))
     assert config["variant"] == "master"
     ob_rms = learner.extra_trackables["ob_rms"]
     assert ob_rms.count > 256  # restored, and far from the identity
@@ -138,7 +138,7 @@ def test_paper_saved_model_acts_as_the_actor(tmp_path):
                             "--timesteps_per_batch", "100", "--is_async", "false",
                             "--log_path", str(run)]) == 0
     out = export_deterministic(run, tmp_path)
-    learner, config = export.load_learner(str(run / "checkpoints"))
+    learner, config = agent.load(str(run / "checkpoints"))
     assert config["variant"] == "paper"
     rs = learner.obfilter.rs
     assert rs.n > 300 and np.abs(rs.mean).max() > 0.5 and np.abs(np.log(rs.std)).max() > 1

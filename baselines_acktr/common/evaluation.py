@@ -23,6 +23,8 @@ import math
 import os
 import shutil
 
+import numpy as np
+
 from .checkpoints import Checkpointer, checkpoint_config
 from .run_folder import BEST, append_eval_rows, drop_eval_rows_after
 from .signals import StopOnSignal
@@ -59,11 +61,6 @@ def eval_rows(records, deterministic, update, timesteps, load_path=""):
     return [dict(total_timesteps=timesteps, update=update, episode=i + 1, r=r["r"], l=r["l"],
                  deterministic=int(deterministic), load_path=load_path or "")
             for i, r in enumerate(records)]
-
-
-def mean_std(values):
-    mean = sum(values) / len(values)
-    return mean, math.sqrt(sum((x - mean) ** 2 for x in values) / len(values))
 
 
 def random_generators(learner):
@@ -114,8 +111,7 @@ class EvalDuringTraining:
         self._restore_best(resumed_at)
 
     def _restore_best(self, resumed_at):
-        saved = checkpoint_config(self.best.save_path) if os.path.isdir(self.best.save_path) \
-            else None
+        saved = checkpoint_config(self.best.save_path)
         if saved is None or "eval_return_mean" not in saved:
             return
         if resumed_at is not None and saved.get("timesteps", 0) > resumed_at:
@@ -143,7 +139,8 @@ class EvalDuringTraining:
             return None
         timesteps = self.learner.timesteps_done
         append_eval_rows(self.log_path, eval_rows(records, self.deterministic, update, timesteps))
-        mean, std = mean_std([r["r"] for r in records])
+        returns = np.asarray([r["r"] for r in records], np.float64)
+        mean, std = float(returns.mean()), float(returns.std())
         if self.tensorboard is not None:
             self.tensorboard({"eval/return_mean": mean, "eval/return_std": std}, timesteps)
         best = mean > self.best_mean

@@ -2,9 +2,10 @@
 
 ``--log_path`` (default ``logs/<env>-<alg>-seed<seed>``) holds ``config.json`` (the
 whole record of the run: its resolved configuration, versions and commit),
-``progress.csv``, ``memory.csv``, ``eval.csv`` (:data:`EVAL_COLUMNS`), ``monitor/`` (``monitor/resume-uNNNNN/`` for each
-resume, so no monitor file is overwritten), ``tb/``, ``checkpoints/``, ``best/`` (``--eval_interval``) and, once the
-run ends, ``status.json`` (``finished``, ``interrupted`` or ``failed`` with the counts).
+``progress.csv``, ``memory.csv``, ``eval.csv`` (:data:`EVAL_COLUMNS`), ``monitor/``
+(``monitor/resume-uNNNNN/`` for each resume, so no monitor file is overwritten), ``tb/``,
+``checkpoints/``, ``best/`` (``--eval_interval``) and, once the run ends, ``status.json``
+(``finished``, ``interrupted`` or ``failed`` with the counts).
 Every JSON file is written atomically (a temporary file, fsync, rename).
 """
 from __future__ import annotations
