@@ -37,9 +37,11 @@ is labelled by those keys (``alg acktr, kfac_clip=0.002``). Run-level keys never
 (``log_path``, ``save_path``, ``load_path``), budgets (``num_timesteps``, ``stop_timesteps``,
 ``stop_reward``, ``update``, ``timesteps``), ``seed``, logging intervals, ``log_kl``,
 ``versions``, ``git_commit`` and the asynchronous-eigen switches (``is_async``,
-``wait_first_eigen``, ``deterministic_async``, ``eigen_backend``); nor does a key that some
-runs do not record (older ``config.json`` files have fewer keys: a missing key is unknown,
-maybe the default). Such keys with differing values are named in ``sensitivity.md``.
+``wait_first_eigen``, ``deterministic_async``, ``eigen_backend``); A field of the run's algorithm's
+config that an older ``config.json`` does not record counts as its default (the run predates
+the field, and defaults replay baselines); any other key that some runs do not record does
+not split either (unknown, maybe the default), and such keys with differing values are named
+in ``sensitivity.md``.
 
 **Score.** A run's score is ``eprewmean`` at the last logged row of ``progress.csv``, at that
 row's ``total_timesteps``. With monitor files the mean return of the run's last 100 monitored
@@ -99,6 +101,17 @@ then one per reference log) and ``figure1_<game>.png`` (reward vs timesteps and 
 episodes, the mean of games ``N..N+99`` drawn at ``N``; mean and min–max band over seeds, the
 human level, each algorithm's mean ``N`` when every seed reached it, the paper's ``N``, the
 reference logs), and prints the tables. ``--table1`` with no such run is bad input.
+
+**Ablation** (``--ablation BASE_VARIANT [--budget T]``, issue 21). In each env, the runs of a
+variant other than ``BASE_VARIANT`` are read against that variant's *defaults* experiment (every
+field of its config at the default, as :func:`.settings.changes_from_defaults` tells): each other
+experiment is a *knock-out*, named by the fields where it differs from the defaults. Per row,
+``eprewmean`` at the budget ``T`` (default 0.5M; as the budgets above) and its share of the gap,
+(defaults − row) / (defaults − ``BASE_VARIANT``'s defaults) of the means. Writes
+``ablation.md`` (a row per experiment, two columns per env), ``ablation.csv`` (a row per env and
+experiment: ``role`` defaults/knock-out/base, ``changes``, seeds, mean, std,
+``share_of_gap``) and ``ablation.png`` (the knock-outs' shares as bars). An env with such runs
+but no defaults experiment of either side is bad input.
 
 Bad input (no run dir, a dir with neither a ``progress.csv`` nor a run folder below it, no env
 id, an env with no reference numbers, unreadable files) ends with one line

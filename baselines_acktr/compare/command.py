@@ -3,6 +3,8 @@ import os
 import sys
 
 from ..common.cmd_util import Parser, fail
+from ..common.configs import MUJOCO_VARIANTS
+from .ablation import ablation_rows, write_ablation
 from .budgets import write_budgets_csv
 from .discover import expand_run_dirs
 from .errors import CompareError
@@ -19,6 +21,7 @@ from .verdicts import fmt_num, fmt_steps
 
 PROG = "compare"
 DEFAULT_OUT = "compare_out"
+ABLATION_BUDGET = 500_000   # issue 21's knock-outs stop at 0.5M
 
 
 def parse(argv):
@@ -42,9 +45,21 @@ def parse(argv):
                         "monitor files), e.g. docs/results/baselines_tf1_pong_seed2, drawn on "
                         "its game's Figure 1 and listed, never pooled with this project's "
                         "seeds; repeatable")
+    p.add_argument("--ablation", choices=sorted(MUJOCO_VARIANTS), metavar="BASE_VARIANT",
+                   help="also ablation.md, ablation.csv and ablation.png: in each env the runs of "
+                        "the other variant read as knock-outs from its defaults toward "
+                        "BASE_VARIANT's defaults (e.g. master), each with its score at --budget "
+                        "and its share of the gap (defaults - knock-out) / (defaults - base)")
+    p.add_argument("--budget", type=float, default=None, metavar="TIMESTEPS",
+                   help=f"with --ablation: where the scores are read (default {ABLATION_BUDGET:g})")
     args = p.parse_args(argv)
     if args.reference and not args.table1:
         p.error("--reference is drawn on the Table 1 figures: add --table1")
+    if args.budget is not None and not args.ablation:
+        p.error("--budget is where --ablation reads its scores: add --ablation")
+    if args.budget is not None and not args.budget > 0:
+        p.error(f"--budget must be > 0, got {args.budget:g}")
+    args.budget = ABLATION_BUDGET if args.budget is None else int(args.budget)
     return args
 
 
@@ -52,7 +67,8 @@ def main(argv=None):
     """Read the runs, check everything, then write ``comparison.md``, ``comparison.csv``,
     ``budgets.csv`` and the PNGs (when a setting varies also ``sensitivity.md``,
     ``sensitivity.csv`` and ``settings_<env>.png``; with ``--table1`` also ``table1.md``,
-    ``table1.csv`` and ``figure1_<game>.png``). Returns 0; bad input exits with status 2 and one line on
+    ``table1.csv`` and ``figure1_<game>.png``; with ``--ablation`` also ``ablation.md``,
+    ``ablation.csv`` and ``ablation.png``). Returns 0; bad input exits with status 2 and one line on
     stderr."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse(argv)
@@ -65,6 +81,7 @@ def main(argv=None):
         if args.table1:
             refs = [load_run(d, args.env) for d in args.reference]
             games = table1_games(runs, data, refs)
+        ablation = ablation_rows(results, args.ablation, args.budget) if args.ablation else None
     except CompareError as exc:
         fail(PROG, str(exc))
     try:
@@ -91,6 +108,9 @@ def main(argv=None):
               f"{os.path.join(args.out, sensitivity[0])}, {', '.join(sensitivity[1:])}")
     if games is not None:
         write_table1(args.out, games, runs, argv)
+    if ablation is not None:
+        write_ablation(args.out, ablation, args.ablation, args.budget, argv)
+        print(f"wrote {os.path.join(args.out, 'ablation.md')}, ablation.csv and ablation.png")
     return 0
 
 

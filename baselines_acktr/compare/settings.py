@@ -1,11 +1,16 @@
 """Which ``config.json`` fields set experiments of one env, alg and variant apart: the
 experiment settings that differ between their runs (``kfac_clip=0.002``), not the run-level
 keys (paths, budgets, seeds, versions) nor the asynchronous-eigen switches, which leave the
-model and the algorithm as they are."""
+model and the algorithm as they are.
+
+A ``config.json`` written before a field of its algorithm's config existed ran at that field's
+default (defaults replay baselines and never change), so :func:`filled` reads a missing field
+of the algorithm's config as its default."""
+import functools
 import json
 import math
 
-from ..common.configs import NON_MODEL_FIELDS
+from ..common.configs import NON_MODEL_FIELDS, spec_for
 from ..common.run_folder import RUN_LEVEL_KEYS
 
 # keys that name a run, not an experiment, and the fields that leave the model and algorithm
@@ -41,6 +46,43 @@ def value_text(value):
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
 
 
+@functools.lru_cache(maxsize=None)
+def _defaults(alg, variant):
+    try:
+        return spec_for(alg, variant).defaults().to_dict()
+    except KeyError:  # an alg or variant this project does not train
+        return None
+
+
+def defaults_of(cfg):
+    """The defaults of the config of the algorithm (and MuJoCo ``variant``) ``cfg`` names;
+    None for another implementation's run or an unknown alg."""
+    if cfg.get("implementation") is not None:
+        return None
+    alg, variant = cfg.get("alg"), cfg.get("variant")
+    if not isinstance(alg, str) or not (variant is None or isinstance(variant, str)):
+        return None
+    return _defaults(alg, variant)
+
+
+def filled(cfg):
+    """``cfg`` with the fields of its algorithm's config that it does not record at their
+    defaults (``cfg`` itself when :func:`defaults_of` knows no config)."""
+    defaults = defaults_of(cfg)
+    return cfg if defaults is None else {**defaults, **cfg}
+
+
+def changes_from_defaults(cfg):
+    """``((key, value), ...)``: the model fields of the algorithm's config where ``cfg``
+    differs from the defaults, in alphabetical order (``()`` without known defaults)."""
+    defaults = defaults_of(cfg)
+    if defaults is None:
+        return ()
+    cfg = filled(cfg)
+    return tuple((k, cfg[k]) for k in sorted(defaults)
+                 if k not in NON_MODEL_FIELDS and canonical(cfg[k]) != canonical(defaults[k]))
+
+
 def candidate_keys(cfg):
     return {k for k in cfg if k not in RUN_LEVEL and k not in IDENTITY}
 
@@ -64,13 +106,15 @@ def config_diff(configs):
 
 def split_by_settings(runs):
     """``[(settings, runs)]``: the runs of one env, alg and variant split by the values of
-    their varied settings, ``settings`` = ``((key, value), ...)``, ordered by value (one part
-    with ``()`` when nothing varies); and the ``unknown`` keys of :func:`config_diff`."""
-    varied, unknown = config_diff([r.config for r in runs])
+    their varied settings (of the :func:`filled` configs), ``settings`` = ``((key, value),
+    ...)``, ordered by value (one part with ``()`` when nothing varies); and the ``unknown``
+    keys of :func:`config_diff`."""
+    configs = [filled(r.config) for r in runs]
+    varied, unknown = config_diff(configs)
     parts = {}
-    for run in runs:
-        key = tuple(canonical(run.config[k]) for k in varied)
-        parts.setdefault(key, (tuple((k, run.config[k]) for k in varied), []))[1].append(run)
+    for run, cfg in zip(runs, configs):
+        key = tuple(canonical(cfg[k]) for k in varied)
+        parts.setdefault(key, (tuple((k, cfg[k]) for k in varied), []))[1].append(run)
     ordered = sorted(parts.values(), key=lambda p: [value_order(v) for _, v in p[0]])
     return ordered, unknown
 

@@ -2,12 +2,15 @@
 # The MuJoCo ablation of issue 21 (docs/results/mujoco_ablation/README.md), one sweep after
 # another, each resumable: run this script again after any stop and it continues (--resume).
 #   bash docs/results/mujoco_ablation/run.sh [STORAGE]        # default STORAGE: sweeps
-# Phase 0: baselines master's continuous ACKTR, seeds 1 and 2 to 1M (its spread; seed 0 is
-# docs/results/{hopper,halfcheetah}_master_seed0), with --log_kl.
 # Phase 1: knock-outs from the paper's variant, each = the paper with one group set to
 # master's value (ContConfig's `ablation` fields and help), seed 0, stopped at 0.5M on the 1M
 # schedule; the reference is the paper's own seeds at 0.5M (docs/results/sweep_mujoco_paper).
 # Order: the groups with the strongest prior first; A (all groups) last.
+# Phase 0, after the knock-outs (they answer more per hour): baselines master's continuous
+# ACKTR, seeds 1 and 2 to 1M (its spread; seed 0 is docs/results/{hopper,halfcheetah}_master_seed0),
+# with --log_kl.
+# Each trial's MuJoCo learner keeps about one core busy, so each sweep runs its Hopper and
+# HalfCheetah trials side by side (--cpus_per_trial 1 on a 2-core machine).
 set -u
 STORAGE=${1:-sweeps}
 PY=${PYTHON:-python}
@@ -17,7 +20,7 @@ sweep() {  # NAME VARIANT "SEEDS" STOP [run_mujoco.py flags...]
     shift 4
     # shellcheck disable=SC2086
     local args=(--envs Hopper-v5 HalfCheetah-v5 --seeds $seeds --variant "$variant"
-                --num_timesteps 1e6 --stop_timesteps "$stop" --storage "$STORAGE" --name "$name")
+                --num_timesteps 1e6 --stop_timesteps "$stop" --storage "$STORAGE" --name "$name" --cpus_per_trial 1)
     local resume=()
     [ -d "$STORAGE/$name" ] && resume=(--resume)
     nice -n 10 "$PY" -m baselines_acktr.sweep "${args[@]}" "${resume[@]}" -- --save_interval 10 "$@"
@@ -35,7 +38,6 @@ S8=("${S6[@]}" --vf_fit_iters 1 --vf_lr 0.25 --vf_kfac_clip 0.001 --vf_epsilon 0
     --vf_stats_decay 0.99 --vf_cold_iter 10 --vf_kfac_update 1)  # master-like VF steps
 S9=(--vf_activation tanh --init ortho --weight_decay 0)           # low-prior bundle
 
-sweep master master "1 2" 1e6 --log_kl
 sweep S2 paper 0 5e5 "${S2[@]}"
 sweep S1 paper 0 5e5 "${S1[@]}"
 sweep S4 paper 0 5e5 "${S4[@]}"
@@ -47,3 +49,4 @@ sweep S7 paper 0 5e5 "${S7[@]}"
 sweep S9 paper 0 5e5 "${S9[@]}"
 sweep A paper 0 5e5 "${S1[@]}" "${S2[@]}" "${S3[@]}" "${S4[@]}" "${S5[@]}" "${S8[@]}" \
     "${S7[@]}" "${S9[@]}"
+sweep master master "1 2" 1e6 --log_kl
