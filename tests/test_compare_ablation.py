@@ -19,9 +19,10 @@ def paper(env, seed, **changes):
                 stop_timesteps=500_000, **changes)
 
 
-def master(env, seed):
+def master(env, seed, **changes):
     return dict(AcktrConfig.mujoco().to_dict(), env=env, alg="acktr", variant="master",
-                seed=seed, log_path=f"/runs/{env}-master-{seed}", num_timesteps=1_000_000)
+                seed=seed, log_path=f"/runs/{env}-master-{seed}", num_timesteps=1_000_000,
+                **changes)
 
 
 def make_run(root, name, at_half, cfg, last=1_000_000):
@@ -46,6 +47,7 @@ def runs(tmp_path):
             make_run(tmp_path, "h-paper-1", 1200.0, paper(h, 1)),
             make_run(tmp_path, "h-paper-2-old", 1100.0, old),
             make_run(tmp_path, "h-master-0", 100.0, master(h, 0)),
+            make_run(tmp_path, "h-master-ent0", 1000.0, master(h, 0, ent_coef=0.0)),
             make_run(tmp_path, "h-ent", 600.0, paper(h, 0, ent_coef=0.01), last=0),
             make_run(tmp_path, "h-ent-lam", 300.0, paper(h, 0, ent_coef=0.01, lam=1.0)),
             make_run(tmp_path, "h-better", 1320.0, paper(h, 0, reward_norm=True)),
@@ -83,14 +85,18 @@ def test_shares_of_the_gap(runs, tmp_path, capsys):
     assert share == pytest.approx({"ent_coef=0.01": 0.5, "ent_coef=0.01, lam=1.0": 0.8,
                                    "reward_norm=true": -0.22})
     assert float(got[("Hopper-v5", "base", "")]["share_of_gap"]) == 1.0
+    assert float(got[("Hopper-v5", "base-changed", "ent_coef=0.0")]["share_of_gap"]) == \
+        pytest.approx(0.1)
     assert [r["role"] for r in rows if r["env"] == "Hopper-v5"] == [
-        "defaults", "knock-out", "knock-out", "knock-out", "base"]
+        "defaults", "knock-out", "knock-out", "knock-out", "base", "base-changed"]
     assert float(got[("HalfCheetah-v5", "knock-out", "ent_coef=0.01")]["share_of_gap"]) == \
         pytest.approx(0.5)
     md = (out / "ablation.md").read_text()
     assert "| variant paper | ent_coef=0.01 | 600 ± 0 (1) | 50% | 400 ± 0 (1) | 50% |" in md
     assert "| variant paper | ent_coef=0.01,<br>lam=1.0 | 300 ± 0 (1) | 80% | — | — |" in md
     assert "| variant master (base) | — | 100 ± 0 (1) | 100% | -100 ± 0 (1) | 100% |" in md
+    assert md.endswith("| variant master | ent_coef=0.0 | 1000 ± 0 (1) | 10% | — | — |\n\n"
+                       "![the shares of the gap](ablation.png)\n")
     assert (out / "ablation.png").read_bytes()[:8] == PNG_MAGIC
 
 

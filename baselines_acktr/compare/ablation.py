@@ -2,12 +2,14 @@
 other than ``BASE`` read as knock-outs from that variant's defaults toward ``BASE``.
 
 Per env and variant: the *defaults* experiment (every field of the config at its default), the
-*knock-outs* (named by the fields where they differ from the defaults) and ``BASE``'s defaults
-experiment. Each row's score is ``eprewmean`` at the budget (:func:`.budgets.at_budget`, mean ±
-std over the seeds there); its **share of the gap** is (defaults − row) / (defaults − base),
-of the means: 0 for the defaults, 1 for ``BASE``, above 1 a knock-out that falls below
-``BASE``, below 0 one that beats the defaults. Writes ``ablation.md``, ``ablation.csv`` and
-``ablation.png`` (the shares as bars, one colour per env)."""
+*knock-outs* (named by the fields where they differ from the defaults), ``BASE``'s defaults
+experiment (*base*) and ``BASE``'s other experiments (*base-changed*: ``BASE`` with some fields
+changed, e.g. set to the other variant's values). Each row's score is ``eprewmean`` at the
+budget (:func:`.budgets.at_budget`, mean ± std over the seeds there); its **share of the gap**
+is (defaults − row) / (defaults − base), of the means: 0 for the defaults, 1 for ``BASE``,
+above 1 a row that falls below ``BASE``, below 0 one that beats the defaults. Writes
+``ablation.md``, ``ablation.csv`` and ``ablation.png`` (the shares as bars, one colour per
+env)."""
 import csv
 import math
 import os
@@ -40,23 +42,24 @@ def _defaults_of(members, what):
 
 def ablation_rows(results, base, budget):
     """``ablation.csv`` rows, per env (first-seen order) and other variant: the defaults, the
-    knock-outs, then ``base``'s defaults."""
+    knock-outs, ``base``'s defaults, then ``base``'s other experiments."""
     rows = []
     for env_id in dict.fromkeys(r.env_id for r in results):
         mine = [r for r in results if r.env_id == env_id]
         others = list(dict.fromkeys(r.variant for r in mine if r.variant != base))
         if not others:
             continue
-        base_res = _defaults_of([r for r in mine if r.variant == base],
-                                f"variant {base} for {env_id}")
+        bases = [r for r in mine if r.variant == base]
+        base_res = _defaults_of(bases, f"variant {base} for {env_id}")
         base_at = at_budget(base_res, budget)
+        tail = [(base_res, "base")] + [(r, "base-changed") for r in bases if r is not base_res]
         for variant in others:
             members = [r for r in mine if r.variant == variant]
             top = _defaults_of(members, f"variant {variant} for {env_id}")
             top_at = at_budget(top, budget)
             gap = top_at["mean"] - base_at["mean"]
             order = [(top, "defaults")] + [(r, "knock-out") for r in members if r is not top]
-            for res, role in order + [(base_res, "base")]:
+            for res, role in order + tail:
                 at = top_at if res is top else base_at if res is base_res else \
                     at_budget(res, budget)
                 share = (top_at["mean"] - at["mean"]) / gap if gap else math.nan
@@ -86,11 +89,13 @@ def _row_key(row):
 
 
 def ablation_markdown(rows, base, budget, argv):
-    """``ablation.md``: one table, a row per experiment (defaults, knock-outs, ``base``) and per
-    env its score at the budget and its share of the gap (``—`` where no seed got there)."""
+    """``ablation.md``: one table, a row per experiment (defaults, knock-outs, ``base`` and its
+    changed experiments) and per env its score at the budget and its share of the gap (``—``
+    where no seed got there)."""
     envs = list(dict.fromkeys(r["env"] for r in rows))
     keys = list(dict.fromkeys(_row_key(r) for r in rows))
-    keys = [k for k in keys if k[0] != "base"] + [k for k in keys if k[0] == "base"]
+    keys = [k for k in keys if not k[0].startswith("base")] + [
+        k for k in keys if k[0].startswith("base")]
     by = {(r["env"],) + _row_key(r): r for r in rows}
     at = fmt_steps(budget)
     heads = ["experiment", "changes from its defaults"]
@@ -102,11 +107,13 @@ def ablation_markdown(rows, base, budget, argv):
            "(ddof=0) over the seeds that got there (their count in brackets). Share of the gap: "
            f"(defaults − row) / (defaults − variant {base}'s defaults), of the means: 0% the "
            f"defaults, 100% variant {base}; above 100% a row that falls below variant {base}, "
-           "below 0% one that beats the defaults. A knock-out is named by the fields of its "
-           "config that differ from the defaults.", "",
+           "below 0% one that beats the defaults. A knock-out (and a changed variant "
+           f"{base} experiment) is named by the fields of its config that differ from its "
+           "variant's defaults.", "",
            "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
     for role, variant, text in keys:
-        name = f"variant {variant}" + ("" if role == "knock-out" else f" ({role})")
+        name = f"variant {variant}" + ("" if role in ("knock-out", "base-changed")
+                                       else f" ({role})")
         cells = [name, text.replace(", ", ",<br>") if text else "—"]
         for env in envs:
             row = by.get((env, role, variant, text))
@@ -128,15 +135,17 @@ def _label(text):
 
 
 def plot_ablation(rows, path):
-    """``ablation.png``: the knock-outs' shares of the gap as horizontal bars, one colour per
-    env, with the std over seeds as the error bar, and lines at 0% and 100%."""
+    """``ablation.png``: the shares of the gap of the knock-outs and the changed base
+    experiments as horizontal bars, one colour per env, with the std over seeds as the error
+    bar, and lines at 0% and 100%."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     envs = list(dict.fromkeys(r["env"] for r in rows))
-    kos = list(dict.fromkeys(_row_key(r) for r in rows if r["role"] == "knock-out"))
+    kos = list(dict.fromkeys(_row_key(r) for r in rows
+                             if r["role"] in ("knock-out", "base-changed")))
     by = {(r["env"],) + _row_key(r): r for r in rows}
     height = 0.8 / max(1, len(envs))
     rows_high = 0.55 * max(1, len(kos)) * max(1, len(envs)) ** 0.5
@@ -148,8 +157,7 @@ def plot_ablation(rows, path):
                 row = by.get((env,) + key)
                 if row is None or not math.isfinite(row["share_of_gap"]):
                     continue
-                top = next(r for r in rows if r["env"] == env and r["role"] == "defaults"
-                           and r["variant"] == key[1])
+                top = next(r for r in rows if r["env"] == env and r["role"] == "defaults")
                 base = next(r for r in rows if r["env"] == env and r["role"] == "base")
                 gap = top["mean"] - base["mean"]
                 ys.append(i + (j - (len(envs) - 1) / 2) * height)
@@ -157,7 +165,9 @@ def plot_ablation(rows, path):
                 errs.append(100 * row["std"] / abs(gap) if row["n_seeds"] > 1 and gap else 0.0)
             ax.barh(ys, xs, height=height, xerr=errs, color=ENV_COLORS[j % len(ENV_COLORS)],
                     label=env, capsize=2)
-        ax.set_yticks(range(len(kos)), [_label(k[2]) for k in kos], fontsize=8)
+        names = [_label(text) if role == "knock-out" else f"{variant}: {_label(text)}"
+                 for role, variant, text in kos]
+        ax.set_yticks(range(len(kos)), names, fontsize=8)
         ax.invert_yaxis()
         for x in (0, 100):
             ax.axvline(x, color="black", lw=0.8)

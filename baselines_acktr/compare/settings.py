@@ -46,7 +46,7 @@ def value_text(value):
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _defaults(alg, variant):
     try:
         return spec_for(alg, variant).defaults().to_dict()
