@@ -53,7 +53,8 @@ def runs(tmp_path):
             make_run(tmp_path, "h-better", 1320.0, paper(h, 0, reward_norm=True)),
             make_run(tmp_path, "c-paper-0", 900.0, paper(c, 0)),
             make_run(tmp_path, "c-master-0", -100.0, master(c, 0)),
-            make_run(tmp_path, "c-ent", 400.0, paper(c, 0, ent_coef=0.01))]
+            make_run(tmp_path, "c-ent", 400.0, paper(c, 0, ent_coef=0.01)),
+            make_run(tmp_path, "w-paper-0", 700.0, paper("Walker2d-v5", 0))]  # no master: left out
 
 
 def read_csv(path):
@@ -77,6 +78,7 @@ def test_shares_of_the_gap(runs, tmp_path, capsys):
     assert "ablation.md" in capsys.readouterr().out
     rows = read_csv(out / "ablation.csv")
     got = {(r["env"], r["role"], r["changes"]): r for r in rows}
+    assert list(dict.fromkeys(r["env"] for r in rows)) == ["Hopper-v5", "HalfCheetah-v5"]
     # Hopper: defaults 1000/1200/1100 (the old config.json pools with them) → 1100; master 100
     top = got[("Hopper-v5", "defaults", "")]
     assert (top["n_seeds"], float(top["mean"]), float(top["share_of_gap"])) == ("3", 1100.0, 0.0)
@@ -114,7 +116,9 @@ def test_the_budget_moves_the_scores(runs, tmp_path):
 
 
 @pytest.mark.parametrize("drop, flags, message", [
-    (("master",), ["--ablation", "master"], "no run of variant master for Hopper-v5 at its"),
+    (("master",), ["--ablation", "master"],
+     "--ablation master: no env has runs of variant master and of another variant"),
+    (("master-0",), ["--ablation", "master"], "no run of variant master for Hopper-v5 at its"),
     (("paper-",), ["--ablation", "master"], "no run of variant paper for Hopper-v5 at its"),
     (("paper", "-ent", "better"), ["--ablation", "master"],
      "--ablation master: no env has runs of variant master and of another variant"),

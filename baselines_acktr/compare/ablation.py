@@ -47,9 +47,9 @@ def ablation_rows(results, base, budget):
     for env_id in dict.fromkeys(r.env_id for r in results):
         mine = [r for r in results if r.env_id == env_id]
         others = list(dict.fromkeys(r.variant for r in mine if r.variant != base))
-        if not others:
-            continue
         bases = [r for r in mine if r.variant == base]
+        if not others or not bases:  # nothing to read against each other in this env
+            continue
         base_res = _defaults_of(bases, f"variant {base} for {env_id}")
         base_at = at_budget(base_res, budget)
         tail = [(base_res, "base")] + [(r, "base-changed") for r in bases if r is not base_res]

@@ -49,6 +49,9 @@ sweep S2_seeds paper "1 2" 5e5 "${S2[@]}"
 sweep master_ent0 master "0 1 2" 1e6 --ent_coef 0 --log_kl
 # Phase 0, brought forward too: master's spread (the gap's other end has one HalfCheetah seed)
 sweep master master "1 2" 1e6 --log_kl
+# A control: the paper's defaults, seed 0, on this code (the 0.5M reference is the sweep of
+# docs/results/sweep_mujoco_paper, run on older code with the same defaults)
+sweep paper_control paper 0 5e5
 # Phase 1 continued
 sweep S4 paper 0 5e5 "${S4[@]}"
 sweep S5 paper 0 5e5 "${S5[@]}"
