@@ -1,5 +1,6 @@
 """Trained agents: ``baselines_acktr.load`` in one call, packing a run into a shipped agent
 (acting state only), and the agents shipped in ``agents/``."""
+import csv
 import json
 import os
 from pathlib import Path
@@ -43,6 +44,18 @@ def test_the_shipped_pong_agent_loads_in_one_call_and_plays():
         learner.close()
     # a trained Pong policy moves its paddle both ways and wins points early in a game
     assert len(set(actions)) > 1 and max(rewards) == 1.0
+
+
+@pytest.mark.parametrize("name", ["Hopper-v5-acktr-master", "HalfCheetah-v5-acktr-paper"])
+def test_a_shipped_mujoco_agent_evaluates_well_above_an_untrained_policy(name, tmp_path, capsys):
+    # one deterministic episode; an untrained policy scores about 20 on Hopper (it falls at
+    # once) and about -300 on HalfCheetah (agents/README.md gives the 10-episode scores)
+    assert run_mujoco.main(["--eval", "1", "--deterministic", "--load_path", str(AGENTS / name),
+                            "--log_path", str(tmp_path)]) == 0
+    assert "eval: 1 episodes (deterministic)" in capsys.readouterr().out
+    with open(tmp_path / "eval.csv") as f:
+        (row,) = list(csv.DictReader(f))
+    assert float(row["r"]) > 500 and row["deterministic"] == "1"
 
 
 @pytest.mark.slow
