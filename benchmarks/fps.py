@@ -15,12 +15,16 @@ eigens), as run_atari.py.  Each reports timesteps/s (median over updates after a
 warm-up); (3) also the decompositions installed per update and the median and
 maximum eigen age (updates between the statistics the applied eigens came from
 and the update applying them; :class:`baselines_acktr.kfac.async_eigen.EigenAge`)
-over the timed updates.  Every configuration runs in a process of its own, whose
-peak resident memory (``rss_mb``) is its alone; with ``--repeat R`` the eigen
-backends alternate (A B A B …) and each figure is the median over the R runs.
+over the timed updates, and the CPU seconds per timed update spent by the eigen worker
+(``eigen_cpu_per_update``: the eigen thread's or the eigen process's) and by the rest of
+the learner's process (``train_cpu_per_update``: training, acting and, with
+``ale_vector``, the envs; ``gym``'s env processes are not counted).  Every configuration
+runs in a process of its own, whose peak resident memory (``rss_mb``) is its alone; with
+``--repeat R`` the eigen backends alternate (A B A B …) and each figure is the median over the R runs.
 The last lines, one per configuration, are ``fps backend=B num_env=N
 eigen_backend=E env_only=… acting=… end_to_end=… decompositions_per_update=…
-eigen_age_median=… eigen_age_max=… rss_mb=…``.  Prints the device TensorFlow runs
+eigen_age_median=… eigen_age_max=… train_cpu_per_update=…
+eigen_cpu_per_update=… rss_mb=…``.  Prints the device TensorFlow runs
 on; runs unchanged where it sees a GPU.
 """
 import argparse
@@ -43,6 +47,27 @@ def rss_mb():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid="self", tid=None):
+    """User + system CPU seconds of a process (or of one of its threads) from /proc."""
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    try:
+        with open(path) as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def eigen_cpu_seconds(model):
+    """CPU seconds of the eigen worker so far: the eigen thread's own, or the eigen
+    process's (the thread's ``tf.linalg.eigh`` of the small factors runs on TensorFlow's
+    threads and counts as training)."""
+    worker = model.optim._async.worker
+    if worker.kind == "process":
+        return cpu_seconds(worker.pid)
+    return cpu_seconds("self", worker._thread.native_id)
 
 
 def make_env(backend, env_id, num_env):
@@ -96,6 +121,7 @@ def measure(args, backend, num_env, eigen_backend):
             for k in range(args.updates + skip):
                 if k == skip and name == "end_to_end":
                     model.optim.eigen_age.summary()  # count the timed updates only
+                    cpu0 = cpu_seconds(), eigen_cpu_seconds(model)
                 t0 = time.perf_counter()
                 fn()
                 times.append(time.perf_counter() - t0)
@@ -108,6 +134,12 @@ def measure(args, backend, num_env, eigen_backend):
                 results["decompositions_per_update"] = age["decompositions"] / args.updates
                 results["eigen_age_median"] = age.get("eigen_age_median", float("nan"))
                 results["eigen_age_max"] = age.get("eigen_age_max", float("nan"))
+                eigen = eigen_cpu_seconds(model) - cpu0[1]
+                learner = cpu_seconds() - cpu0[0]
+                if model.optim._async.worker.kind != "process":
+                    learner -= eigen  # the thread is part of the learner's process
+                results["train_cpu_per_update"] = learner / args.updates
+                results["eigen_cpu_per_update"] = eigen / args.updates
         results["rss_mb"] = rss_mb()
     finally:
         if model is not None:
@@ -139,7 +171,7 @@ def plot(rows, path):
 
 
 KEYS = ("env_only", "acting", "end_to_end", "decompositions_per_update", "eigen_age_median",
-        "eigen_age_max", "rss_mb")
+        "eigen_age_max", "train_cpu_per_update", "eigen_cpu_per_update", "rss_mb")
 
 
 def in_own_process(config):

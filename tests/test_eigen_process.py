@@ -60,6 +60,19 @@ def test_the_worker_imports_no_tensorflow_and_leaves_the_process_group(worker):
     assert os.getsid(worker.pid) == os.getsid(0)  # the learner's session: its CPU share
 
 
+def test_the_worker_runs_every_blas_library_at_its_thread_count():
+    # scipy's LAPACK brings an OpenBLAS of its own besides numpy's: left at one thread
+    # per CPU, its threads spun while training ran (docs/performance.md)
+    w = EigenProcess(blas_threads=1)
+    try:
+        w.run_now([spd(np.random.default_rng(0), 300)])
+        maps = open(f"/proc/{w.pid}/maps").read()
+        assert maps.count("openblas") and "scipy" in maps
+        assert len(os.listdir(f"/proc/{w.pid}/task")) == 1  # no BLAS thread beside its own
+    finally:
+        w.close()
+
+
 def test_a_matrix_that_fails_twice_comes_back_as_none(worker):
     bad = np.full((4, 4), np.nan, np.float32)
     good = np.eye(3, dtype=np.float32) * 2

@@ -103,6 +103,11 @@ def _serve(parent: int, nice: int, blas_threads: int | None) -> None:
     if blas_threads is not None:
         from threadpoolctl import threadpool_limits
 
+        # scipy's LAPACK comes with an OpenBLAS of its own, which a limit set before it is
+        # loaded does not reach: left at one thread per CPU, its spinning threads took
+        # 2.2x the CPU of one thread per decomposition while training ran (fps.py)
+        with contextlib.suppress(ImportError):
+            import scipy.linalg  # noqa: F401
         threadpool_limits(blas_threads, user_api="blas")
     blocks: tuple[SharedMemory, SharedMemory] | None = None
     dims: list[int] = []
@@ -165,8 +170,12 @@ class EigenProcess(EigenHandover):
         # as much CPU as the whole learner (measured: training ~20% slower)
         group: dict[str, Any] = (dict(process_group=0) if sys.version_info >= (3, 11)
                                  else dict(preexec_fn=os.setpgrp))
+        # numpy's and scipy's OpenBLAS copies each start their threads when loaded: the
+        # variable sizes both pools from the start (the worker's limit covers the rest)
+        env = (dict(os.environ, OPENBLAS_NUM_THREADS=str(self.blas_threads))
+               if self.blas_threads else None)
         self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      text=True, bufsize=1, **group)
+                                      text=True, bufsize=1, env=env, **group)
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._to: IO[str] = self._proc.stdin
         self._from: IO[str] = self._proc.stdout
