@@ -329,7 +329,7 @@ def train(prog, args, config, build, make_env, make_eval_env=None):
         env = make_env(monitor_dir_for(log_path, learner.updates_done))
         opened.append(env)
         logger = Logger(log_path, tensorboard=True,
-                        keep_until=learner.timesteps_done if args.load_path is not None else None)
+                        keep_until=learner.timesteps_done)  # a fresh run (0) starts anew
         opened.append(logger)
         nonlocal memory, evaluator
         memory = MemoryLog(log_path)
@@ -340,7 +340,7 @@ def train(prog, args, config, build, make_env, make_eval_env=None):
                 learner, make_eval_env, log_path, dict(config, save_path=save_path),
                 args.eval_interval, args.eval_episodes, args.seed, args.deterministic,
                 tensorboard=logger.scalars,
-                resumed_at=learner.timesteps_done if args.load_path is not None else None)
+                resumed_at=learner.timesteps_done)
             opened.append(evaluator)
         print(f"logging to {log_path}; checkpoints in {save_path}")
         if guard.stop.requested:

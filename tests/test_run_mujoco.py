@@ -121,6 +121,19 @@ def test_master_variant_run_logs_and_checkpoints(hopper_run):
     assert (hopper_run / "checkpoints" / "latest").read_text().strip() == "checkpoint00002"
 
 
+def test_a_fresh_run_in_a_used_folder_starts_its_progress_anew(tmp_path):
+    # an earlier attempt's rows (a sweep retries a trial that failed before its first
+    # checkpoint in the same folder) must not come before the new run's own
+    run = tmp_path / "run"
+    (run).mkdir()
+    (run / "progress.csv").write_text("total_timesteps,eprewmean\n2500,1.0\n5000,2.0\n")
+    assert run_mujoco.main(["--num_timesteps", "2500", "--log_path", str(run), "--is_async",
+                            "false", "--no_env_check"]) == 0
+    rows = list(csv.DictReader(open(run / "progress.csv")))
+    assert [int(r["total_timesteps"]) for r in rows] == [2500]
+    assert rows[0]["eprewmean"] not in ("1.0", "")
+
+
 @pytest.mark.slow
 def test_master_variant_resume_restores_normalisation(hopper_run):
     from baselines_acktr.common.checkpoints import Checkpointer

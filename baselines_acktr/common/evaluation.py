@@ -94,9 +94,10 @@ class EvalDuringTraining:
     """``--eval_interval N --eval_episodes K``: called after each update (``on_update``);
     every ``interval`` updates plays ``episodes`` whole episodes in ``make_env()`` (built on
     first use, closed by :meth:`close`).  ``tensorboard(values, step)`` writes scalars.
-    On resume (``resumed_at``: the timesteps of the checkpoint), evaluations of an abandoned
-    continuation are dropped from ``eval.csv`` and a ``best/`` checkpoint from past the
-    resume point is set aside (``best/`` then starts over)."""
+    ``resumed_at``: the timesteps the run starts from (its checkpoint's; 0 for a fresh run in
+    a used folder): evaluations from past it (an abandoned continuation, or an earlier attempt)
+    are dropped from ``eval.csv`` and a ``best/`` checkpoint from past it is set aside
+    (``best/`` then starts over)."""
 
     def __init__(self, learner, make_env, log_path, config, interval, episodes, seed,
                  deterministic=False, tensorboard=None, resumed_at=None):
@@ -115,8 +116,8 @@ class EvalDuringTraining:
         if saved is None or "eval_return_mean" not in saved:
             return
         if resumed_at is not None and saved.get("timesteps", 0) > resumed_at:
-            print(f"best/ holds update {saved.get('update')}, past the resume point: it starts "
-                  "over")
+            print(f"best/ holds update {saved.get('update')}, past the point this run starts "
+                  "from: it starts over")
             shutil.rmtree(self.best.save_path, ignore_errors=True)
             return
         self.best_mean = float(saved["eval_return_mean"])

@@ -19,9 +19,11 @@ from .run_folder import write_text_atomic
 
 
 class Logger:
-    """``keep_until``: when resuming into an existing ``progress.csv``, drop its rows
-    whose ``total_timesteps`` exceed this (rows logged after the checkpoint the run
-    resumes from), so that the file continues without duplicated updates."""
+    """``keep_until``: in an existing ``progress.csv``, drop the rows whose
+    ``total_timesteps`` exceed this: a resumed run passes its checkpoint's timesteps, so
+    that the file continues without duplicated updates; a fresh run passes 0 and starts the
+    file anew, as baselines' logger does (the rows of an earlier attempt in the same folder
+    would otherwise come before its own)."""
 
     def __init__(self, log_dir=None, stream="stdout", tensorboard=False, keep_until=None):
         self.dir = log_dir

@@ -129,10 +129,10 @@ def train_trial(config):
         return
     checkpoint = tune.get_checkpoint()
     load_path = checkpoint.path if checkpoint is not None else _latest(save_path)
-    if load_path is not None and os.path.exists(progress):
-        # what the run script will do as it resumes, done first so that no row logged
-        # after the checkpoint is reported
-        drop_rows_after(progress, checkpoint_timesteps(load_path))
+    if os.path.exists(progress):
+        # what the run script will do as it starts, done first so that no row logged after
+        # the checkpoint (or, with none, by a failed attempt) is reported or counted as seen
+        drop_rows_after(progress, 0 if load_path is None else checkpoint_timesteps(load_path))
     seen = len(_rows(progress, 0))
     log = open(os.path.join(run_dir, "trial.log"), "a")
     log.write(f"\n# {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(command(trial, load_path))}\n")
