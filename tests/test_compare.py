@@ -238,6 +238,17 @@ def test_pngs_are_valid_and_markdown_states_budgets(result):
     assert "`rldb`" in md  # the sources of the numbers used are listed
 
 
+def test_a_long_experiment_name_gives_a_short_distinct_file_name(tmp_path):
+    # an ablation row named by many settings (the MuJoCo ablation's S8) made a 300-character
+    # name that no file system takes
+    stem = "HalfCheetah-v5-acktr_cont-paper-" + "-".join(f"vf_setting_{k}_0.001" for k in range(15))
+    names = {compare.curve_filename(stem + end) for end in ("a", "b")}
+    assert len(names) == 2 and all(len(n) <= 140 and n.endswith(".png") for n in names)
+    assert compare.curve_filename("Hopper-v5") == "curve_Hopper-v5.png"  # short ones unchanged
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+
+
 def test_env_from_monitor_header_and_from_the_env_flag(tmp_path):
     by_monitor = make_run(tmp_path, "m", None, None, curve(10_000, 5.0), [1.0] * 10,
                           config=False, monitor_env="ALE/Breakout-v5")

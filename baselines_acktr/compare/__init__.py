@@ -81,8 +81,9 @@ Writes to ``--out`` (default ``compare_out/``):
   settings) with the references. ``comparison.csv`` and ``budgets.csv`` then end with a
   ``setting`` column (``kfac_clip=0.002``).
 * ``curve_<env id>.png`` per experiment (``curve_<env id>-<alg>[-<variant>].png`` when the env
-  has several): the mean of the seeds' ``eprewmean`` on a common timestep grid with a min–max
-  band, each seed thinly, the references as labelled horizontal lines.
+  has several; a name longer than 120 characters is cut and ends with a hash): the mean of
+  the seeds' ``eprewmean`` on a common timestep grid with a min–max band, each seed thinly,
+  the references as labelled horizontal lines.
 
 **Table 1 and Figure 1** (``--table1``; a flag, since not every comparison of Atari runs
 wants the per-game figures). For each game of the paper's Table 1 with an ``acktr`` or ``a2c``

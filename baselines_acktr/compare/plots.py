@@ -1,4 +1,5 @@
 """The learning-curve PNG of one experiment: the seeds, their mean and the references."""
+import hashlib
 import re
 
 import numpy as np
@@ -12,10 +13,19 @@ SETTING_COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"
                   "tab:pink", "tab:olive", "tab:cyan"]
 
 
+MAX_STEM = 120
+"""Longest stem kept whole in a file name (a file system allows 255 bytes)."""
+
+
 def curve_filename(stem):
     """The PNG's file name for an env id, or ``<env id>-<alg>-<variant>`` when the env has
-    several experiments (unsafe characters become ``_``)."""
-    return "curve_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", stem) + ".png"
+    several experiments (unsafe characters become ``_``); a stem longer than
+    :data:`MAX_STEM` (an experiment named by many settings) is cut and ends with 8 hex
+    digits of its SHA-1, so that two long names stay apart."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem)
+    if len(safe) > MAX_STEM:
+        safe = f"{safe[:MAX_STEM - 9]}-{hashlib.sha1(safe.encode()).hexdigest()[:8]}"
+    return "curve_" + safe + ".png"
 
 
 def settings_filename(env_id):
