@@ -80,3 +80,7 @@ sweep S1_seeds paper "1 2" 5e5 "${S1[@]}"
 # returns cannot be switched to the paper's (--lam is the paper's only), so the test runs in the
 # paper's variant: S2 and S5 together, 3 seeds; if the reading holds, S2 costs little there
 sweep S2S5 paper "0 1 2" 5e5 "${S2[@]}" "${S5[@]}"
+# S9 put Hopper below master (631 at 0.5M, one seed): its three changes one by one
+sweep S9_tanh paper 0 5e5 --vf_activation tanh
+sweep S9_ortho paper 0 5e5 --init ortho
+sweep S9_wd0 paper 0 5e5 --weight_decay 0
