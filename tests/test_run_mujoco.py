@@ -125,7 +125,7 @@ def test_a_fresh_run_in_a_used_folder_starts_its_progress_anew(tmp_path):
     # an earlier attempt's rows (a sweep retries a trial that failed before its first
     # checkpoint in the same folder) must not come before the new run's own
     run = tmp_path / "run"
-    (run).mkdir()
+    run.mkdir()
     (run / "progress.csv").write_text("total_timesteps,eprewmean\n2500,1.0\n5000,2.0\n")
     assert run_mujoco.main(["--num_timesteps", "2500", "--log_path", str(run), "--is_async",
                             "false", "--no_env_check"]) == 0

@@ -105,7 +105,7 @@ def _serve(parent: int, nice: int, blas_threads: int | None) -> None:
 
         # scipy's LAPACK comes with an OpenBLAS of its own, which a limit set before it is
         # loaded does not reach: left at one thread per CPU, its spinning threads took
-        # 2.2x the CPU of one thread per decomposition while training ran (fps.py)
+        # more than twice the CPU of one thread per decomposition while training ran (fps.py)
         with contextlib.suppress(ImportError):
             import scipy.linalg  # noqa: F401
         threadpool_limits(blas_threads, user_api="blas")
