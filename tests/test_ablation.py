@@ -74,6 +74,10 @@ def test_config_defaults_are_the_learner_defaults_and_the_branch():
     assert options == {k: params[k].default for k in options}
     assert (cfg.cold_lr_ratio, cfg.max_grad_norm) == (0.1, None)
     assert np.float32(cfg.cold_lr_ratio) == np.float32(COLD_LR_RATIO)  # cold_rate is float32
+    # the value fit's cold start: the branch's 0.001·(1 − 0.9), unclipped
+    assert (cfg.vf_cold_lr_ratio, cfg.vf_max_grad_norm) == (0.1, None)
+    vf = cfg.vf_kfac_options()
+    assert np.float32(vf["cold_lr"]) == np.float32(0.001 * (1 - 0.9)) and vf["max_grad_norm"] is None
     ContConfig(lam=1.0)  # master's λ is allowed
 
 
@@ -88,6 +92,7 @@ def test_flags_reach_the_learner(monkeypatch, tmp_path):
               "--logstd_block", "per_sample", "--vf_features", "obs", "--vf_activation", "tanh",
               "--weight_decay", "0", "--init", "ortho", "--stepsize_rule", "linear",
               "--reward_norm", "true", "--cold_lr_ratio", "1", "--max_grad_norm", "0.5",
+              "--vf_cold_lr_ratio", "1", "--vf_max_grad_norm", "0.5", "--vf_lr", "0.25",
               "--lam", "1", "--num_timesteps", "4000"]
     run_mujoco._main(["--variant", "paper", "--log_path", str(tmp_path)] + master)
     assert {k: seen[k] for k in ContConfig().ablation_options()} == dict(
@@ -96,6 +101,8 @@ def test_flags_reach_the_learner(monkeypatch, tmp_path):
         stepsize_rule="linear", reward_norm=True)
     assert seen["policy_kfac_options"]["cold_lr_ratio"] == 1.0
     assert seen["policy_kfac_options"]["max_grad_norm"] == 0.5
+    assert (seen["vf_kfac_options"]["cold_lr"], seen["vf_kfac_options"]["max_grad_norm"]) == (
+        0.25, 0.5)
     assert (seen["lam"], seen["stepsize_horizon"]) == (1.0, 4000)
 
 
@@ -216,6 +223,15 @@ def test_cold_start_options_reach_the_policy_optimizer(learners):
     default = learners().policy_optim
     assert default.config.max_grad_norm is None
     assert float(default.cold_rate(tf.constant(0.25))) == pytest.approx(0.025)
+
+
+def test_value_cold_start_options_reach_the_value_optimizer(learners):
+    cfg = ContConfig(vf_lr=0.25, vf_cold_lr_ratio=1.0, vf_max_grad_norm=0.5)
+    vf = learners(vf_kfac_options=cfg.vf_kfac_options()).vf.optim.config
+    assert (vf.cold_lr, vf.max_grad_norm, vf.learning_rate) == (0.25, 0.5, 0.25)
+    default = learners(vf_kfac_options=ContConfig().vf_kfac_options()).vf.optim.config
+    assert default.max_grad_norm is None
+    assert np.float32(default.cold_lr) == np.float32(0.001 * (1 - 0.9))
 
 
 def test_return_normalizer_is_vecnormalize_s_return_half():

@@ -250,6 +250,12 @@ class ContConfig(ConfigBase):
                               "--kfac_update 1)", group="ablation", check=">0")
     max_grad_norm: float | None = hp(None, "policy cold-start gradient clip ('none': none; "
                                      "master 0.5)", group="ablation", check=">0")
+    vf_cold_lr_ratio: float = hp(0.1, "value-function cold-start SGD rate / vf_lr (the branch: "
+                                 "1 − momentum 0.9; master 1: its joint optimiser's cold_lr "
+                                 "defaults to lr)", group="ablation", check=">0")
+    vf_max_grad_norm: float | None = hp(None, "value-function cold-start gradient clip ('none': "
+                                        "none; master 0.5: its joint optimiser clips the "
+                                        "cold-start gradient)", group="ablation", check=">0")
     reward_norm: bool = hp(False, "scale rewards by the running std of the discounted return, "
                            "clip ±10, for the value targets and advantages (master true: "
                            "VecNormalize's return half)", group="ablation")
@@ -265,17 +271,19 @@ class ContConfig(ConfigBase):
 
     def ablation_options(self) -> dict:
         """The ``ContLearner`` keywords of the ``ablation`` group (``cold_lr_ratio`` and
-        ``max_grad_norm`` go into ``policy_kfac_options``)."""
+        ``max_grad_norm`` go into ``policy_kfac_options``, their ``vf_`` twins into
+        :meth:`vf_kfac_options`)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                 if f.metadata["group"] == "ablation"
-                and f.name not in ("cold_lr_ratio", "max_grad_norm")}
+                and f.name not in ("cold_lr_ratio", "max_grad_norm", "vf_cold_lr_ratio",
+                                   "vf_max_grad_norm")}
 
     def vf_kfac_options(self) -> dict:
         # the branch: cold_lr = 0.001 * (1 - 0.9), i.e. the value lr times (1 - momentum 0.9)
-        return dict(learning_rate=self.vf_lr, cold_lr=self.vf_lr * (1 - 0.9),
+        return dict(learning_rate=self.vf_lr, cold_lr=self.vf_lr * self.vf_cold_lr_ratio,
                     clip_kl=self.vf_kfac_clip, epsilon=self.vf_epsilon,
                     stats_decay=self.vf_stats_decay, cold_iter=self.vf_cold_iter,
-                    kfac_update=self.vf_kfac_update)
+                    kfac_update=self.vf_kfac_update, max_grad_norm=self.vf_max_grad_norm)
 
 
 @dataclass(frozen=True)
