@@ -84,3 +84,6 @@ sweep S2S5 paper "0 1 2" 5e5 "${S2[@]}" "${S5[@]}"
 sweep S9_tanh paper 0 5e5 --vf_activation tanh
 sweep S9_ortho paper 0 5e5 --init ortho
 sweep S9_wd0 paper 0 5e5 --weight_decay 0
+# A (every group, S6 for S8) reached master's level on both tasks with one seed: its seeds 1 and 2
+sweep A_seeds paper "1 2" 5e5 "${S1[@]}" "${S2[@]}" "${S3[@]}" "${S4[@]}" "${S5[@]}" "${S6[@]}" \
+    "${S7[@]}" "${S9[@]}"
