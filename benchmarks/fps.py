@@ -64,7 +64,7 @@ def eigen_cpu_seconds(model):
     """CPU seconds of the eigen worker so far: the eigen thread's own, or the eigen
     process's (the thread's ``tf.linalg.eigh`` of the small factors runs on TensorFlow's
     threads and counts as training)."""
-    worker = model.optim._async.worker
+    worker = model.optim.eigen_worker
     if worker.kind == "process":
         return cpu_seconds(worker.pid)
     return cpu_seconds("self", worker._thread.native_id)
@@ -136,7 +136,7 @@ def measure(args, backend, num_env, eigen_backend):
                 results["eigen_age_max"] = age.get("eigen_age_max", float("nan"))
                 eigen = eigen_cpu_seconds(model) - cpu0[1]
                 learner = cpu_seconds() - cpu0[0]
-                if model.optim._async.worker.kind != "process":
+                if model.optim.eigen_worker.kind != "process":
                     learner -= eigen  # the thread is part of the learner's process
                 results["train_cpu_per_update"] = learner / args.updates
                 results["eigen_cpu_per_update"] = eigen / args.updates

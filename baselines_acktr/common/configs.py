@@ -279,7 +279,7 @@ class ContConfig(ConfigBase):
                                    "vf_max_grad_norm")}
 
     def vf_kfac_options(self) -> dict:
-        # the branch: cold_lr = 0.001 * (1 - 0.9), i.e. the value lr times (1 - momentum 0.9)
+        # the branch: cold_lr = 0.001 * (1 - 0.9); vf_cold_lr_ratio's 0.1 is that (1 - momentum)
         return dict(learning_rate=self.vf_lr, cold_lr=self.vf_lr * self.vf_cold_lr_ratio,
                     clip_kl=self.vf_kfac_clip, epsilon=self.vf_epsilon,
                     stats_decay=self.vf_stats_decay, cold_iter=self.vf_cold_iter,
