@@ -5,7 +5,7 @@
     model, config = baselines_acktr.load("agents/PongNoFrameskip-v4-a2c")
     actions, _ = model.predict(frames, deterministic=True)
 
-    python -m baselines_acktr.agent --load_path logs/Hopper-v5-acktr-master-seed0 \\
+    python -m baselines_acktr.agent --load_path sweeps/mujoco/runs/Hopper-v5-acktr-master-seed0 \\
         --out agents/Hopper-v5-acktr-master
 
 Not in baselines (whose ``load_path`` needs the model built by hand first).  The learner

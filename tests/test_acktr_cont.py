@@ -277,6 +277,21 @@ def test_callback_returning_false_stops_after_the_row(tmp_path, sync_learner):
     assert sync_learner.iterations_done == 1
 
 
+def test_a_given_learner_keeps_its_settings_unless_learn_cont_gets_them(tmp_path):
+    learner = ContLearner(4, 1, seed=0, is_async=False, gamma=0.95, lam=0.9, desired_kl=0.001,
+                          timesteps_per_batch=100, reward_norm=True)
+    learn_cont(ENV, seed=0, num_timesteps=100, learner=learner,
+               logger=Logger(str(tmp_path), stream=None))
+    assert (learner.gamma, learner.lam, learner.desired_kl, learner.timesteps_per_batch) == \
+        (0.95, 0.9, 0.001, 100)
+    assert learner.iterations_done == 1  # one batch of the learner's own 100 steps
+    learn_cont(ENV, seed=0, num_timesteps=300, learner=learner, gamma=0.9, lam=0.8,
+               desired_kl=0.004, timesteps_per_batch=200, logger=Logger(str(tmp_path), stream=None))
+    assert (learner.gamma, learner.lam, learner.desired_kl, learner.timesteps_per_batch) == \
+        (0.9, 0.8, 0.004, 200)
+    assert learner.ret_norm.gamma == 0.9  # the return normaliser discounts as the advantages do
+
+
 @pytest.mark.slow
 def test_learns_inverted_pendulum():
     """20 iterations of 1000 steps (a smaller batch than the branch's 2500, to fit

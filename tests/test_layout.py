@@ -54,6 +54,11 @@ MODULES = {module_name(p): p for p in PKG.rglob("*.py")}
 GRAPH = {m: imports_of(p) for m, p in MODULES.items()}
 
 
+def test_every_unit_has_a_layer():
+    units = {unit(m) for m in MODULES if m != "baselines_acktr"}
+    assert not units - set(LAYER), f"give these units a layer in LAYER: {sorted(units - set(LAYER))}"
+
+
 def test_imports_run_one_way():
     wrong = []
     for mod, deps in GRAPH.items():

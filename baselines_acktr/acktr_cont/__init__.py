@@ -28,9 +28,10 @@ adaptive ``stepsize`` there, it is handled by :class:`StepsizeKfacOptimizer`.
 Modules: :mod:`.layers` (the branch's ``dense`` and log-std), :mod:`.policies`,
 :mod:`.value_functions`, :mod:`.rollouts` (paths, GAE), :mod:`.learner`
 (:class:`ContLearner`: the networks, optimizers, filter, step size, and the
-branch's ``learn`` loop as ``fit``), :mod:`.acktr_cont` (:func:`learn_cont`: the
-branch's ``learn`` plus the project's plumbing — logger keys, callback,
-non-finite check, thread shutdown, resumable progress).
+branch's ``learn`` loop as ``fit``, with the project's logger keys, callback and
+non-finite check), :mod:`.acktr_cont` (:func:`learn_cont`: the branch's
+``learn`` as a function — the env and its ``Monitor``, a new or restored
+learner, thread shutdown).
 """
 from .acktr_cont import learn_cont, make_cont_env
 from .learner import ContLearner, StepsizeKfacOptimizer, adjust_stepsize

@@ -31,8 +31,9 @@ def make_cont_env(env_id, seed, monitor_dir=None, env_kwargs=None):
 
 
 def learn_cont(env_id: str, seed: int, num_timesteps: int = 1_000_000, logger=None,
-               monitor_dir: str | None = None, gamma: float = 0.99, lam: float = 0.97,
-               timesteps_per_batch: int = 2500, desired_kl: float = 0.002, is_async: bool = True,
+               monitor_dir: str | None = None, gamma: float | None = None,
+               lam: float | None = None, timesteps_per_batch: int | None = None,
+               desired_kl: float | None = None, is_async: bool = True,
                wait_first_eigen: bool = True, eigen_backend: str = "auto", eigen_nice: int = 0,
                learner: ContLearner | None = None, env_kwargs: dict | None = None,
                callback=None) -> ContLearner:
@@ -43,7 +44,11 @@ def learn_cont(env_id: str, seed: int, num_timesteps: int = 1_000_000, logger=No
     ``learner`` (a :class:`ContLearner`, e.g. restored from a checkpoint) is
     given, a new ``ContLearner`` (``seed``, ``is_async``, ``wait_first_eigen``,
     ``eigen_backend``, ``eigen_nice`` are its arguments; a given learner keeps
-    its own); iterates as the branch does (it stops once
+    its own).  ``gamma``, ``lam``, ``timesteps_per_batch``, ``desired_kl`` (the
+    branch's ``learn`` arguments) set the learner's when given; None keeps the
+    learner's own, which for a new one are the branch's 0.99, 0.97, 2500 and
+    0.002 (with ``reward_norm``, ``gamma`` is the return normaliser's too).
+    Iterates as the branch does (it stops once
     more than ``num_timesteps`` steps were collected, counting a resumed
     learner's earlier steps) and returns the learner.
 
@@ -66,7 +71,7 @@ def learn_cont(env_id: str, seed: int, num_timesteps: int = 1_000_000, logger=No
     """
     from ..common.logger import Logger
 
-    if num_timesteps <= 0 or timesteps_per_batch <= 0:
+    if num_timesteps <= 0 or (timesteps_per_batch is not None and timesteps_per_batch <= 0):
         raise ValueError(f"num_timesteps and timesteps_per_batch must be > 0, got "
                          f"{num_timesteps} and {timesteps_per_batch}")
     seed_everything(seed)
@@ -83,8 +88,16 @@ def learn_cont(env_id: str, seed: int, num_timesteps: int = 1_000_000, logger=No
                 raise ValueError(f"learner built for ob_dim={learner.ob_dim}, "
                                  f"ac_dim={learner.ac_dim}; {env_id} has {ob_dim}, {ac_dim}")
             learner.restore_progress()
-        learner.gamma, learner.lam, learner.desired_kl = gamma, lam, desired_kl
-        learner.timesteps_per_batch = int(timesteps_per_batch)
+        if gamma is not None:
+            learner.gamma = gamma
+            if learner.ret_norm is not None:
+                learner.ret_norm.gamma = gamma
+        if lam is not None:
+            learner.lam = lam
+        if desired_kl is not None:
+            learner.desired_kl = desired_kl
+        if timesteps_per_batch is not None:
+            learner.timesteps_per_batch = int(timesteps_per_batch)
         learner.fit(env, num_timesteps, logger, seed=seed, callback=callback)
     finally:
         if learner is not None:

@@ -54,8 +54,9 @@ class GaussianMlpPolicy(tf.Module):
     ``rng``: a ``numpy.random.RandomState`` for the normc weights (drawn
     h1, h2, mean); ``sample_rng``: the ``tf.random.Generator`` of ``act``.
     ``wd_dict`` maps variable names to baselines' weight-decay coefficients;
-    ``kfac_layers`` are the layers K-FAC builds blocks for; ``params`` are the
-    trainable variables in baselines' creation order.
+    ``kfac_layers`` lists the layers in baselines' creation order (K-FAC's
+    blocks come from the records of its probe pass, not from this list);
+    ``params`` are their trainable variables in that order.
 
     Ablation switches toward baselines master (defaults: the branch; issue 21):
     ``ent_coef`` (master 0.01: the entropy bonus of master's ``acktr.Model``);

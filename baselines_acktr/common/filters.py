@@ -10,10 +10,10 @@ the statistics each time).
 The statistics are numpy float64 arrays while the filter runs (it is called once
 per environment step, where ``tf.Variable`` reads and writes would cost more
 than the step itself).  For checkpoints they are mirrored in ``tf.Variable`` s:
-:meth:`ZFilter.sync_to_variables` writes them (``learn_cont`` does it at the end
-of every iteration, before its callback), and after a ``tf.train.Checkpoint``
-restore :meth:`ZFilter.load_from_variables` reads them back (``learn_cont``
-does it when it starts).  :meth:`ZFilter.get_state` / :meth:`ZFilter.set_state`
+:meth:`ZFilter.sync_to_variables` writes them (``ContLearner.fit`` does it at
+the end of every iteration, before its callback), and after a
+``tf.train.Checkpoint`` restore :meth:`ZFilter.load_from_variables` reads them
+back (``ContLearner.restore_progress`` does it).  :meth:`ZFilter.get_state` / :meth:`ZFilter.set_state`
 do the same with a plain dict.
 """
 import numpy as np

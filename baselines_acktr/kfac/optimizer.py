@@ -59,7 +59,9 @@ class KfacOptimizer(tf.Module):
     """Ports baselines ``KfacOptimizer``: every constructor argument and default of
     baselines, plus this project's options, is a field of :class:`KfacConfig`
     (pass them as keywords, or ``config=``); they read as attributes
-    (``optim.clip_kl``).  ``learning_rate`` is the default rate; a step may pass
+    (``optim.clip_kl``), except ``stats_accum_iter``: the attribute is the count
+    baselines uses (``cold_iter`` unless ``full_stats_init``; the property
+    below), which may differ from the field.  ``learning_rate`` is the default rate; a step may pass
     its own (baselines fed a placeholder).
 
     Use: :meth:`build` once from one forward pass's :class:`~.layers.Capture`, then

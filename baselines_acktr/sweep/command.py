@@ -9,7 +9,8 @@
 
 One trial per (env, seed), each an ordinary run folder
 ``<storage>/<name>/runs/<env>-<alg>-seed<seed>/`` written by ``run_atari.py`` (Atari
-ids) or ``run_mujoco.py`` (other ids); arguments after ``--`` go to every
+ids) or ``<storage>/<name>/runs/<env>-acktr-<variant>-seed<seed>/`` by
+``run_mujoco.py`` (other ids); arguments after ``--`` go to every
 trial's run script — any hyperparameter flag of it (``-- --kfac_clip 0.002``), checked
 before Ray starts, as a user's env is (once per env id: docs/custom_env.md).  The
 console shows Tune's live table of trials (timesteps, eprewmean, fps).  A trial whose
