@@ -25,15 +25,16 @@ def master(env, seed, **changes):
                 **changes)
 
 
-def make_run(root, name, at_half, cfg, last=1_000_000):
-    """A run whose eprewmean is ``at_half`` at 500k (and 0 before, ``at_half + 50`` after)."""
+def make_run(root, name, at_half, cfg, last=1_000_000, kl=None, kl_key="KL"):
+    """A run whose eprewmean is ``at_half`` at 500k (and 0 before, ``at_half + 50`` after);
+    ``kl``: its ``kl_key`` column, a value per row ("" for an update that logged none)."""
     d = root / name
     d.mkdir()
     rows = [(250_000, 0.0), (500_000, at_half)] + ([(last, at_half + 50)] if last else [])
     with open(d / "progress.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["nupdates", "total_timesteps", "eprewmean"])
-        w.writerows((i, t, r) for i, (t, r) in enumerate(rows, 1))
+        w.writerow(["nupdates", "total_timesteps", "eprewmean"] + ([kl_key] if kl else []))
+        w.writerows([i, t, r] + ([kl[i - 1]] if kl else []) for i, (t, r) in enumerate(rows, 1))
     (d / "config.json").write_text(json.dumps(cfg, sort_keys=True))
     return str(d)
 
@@ -113,6 +114,26 @@ def test_the_budget_moves_the_scores(runs, tmp_path):
     assert float(rows[("base", "")]["mean"]) == 150.0
     assert rows[("knock-out", "ent_coef=0.01")]["seed_scores"] == ""  # stopped at 500k
     assert "| variant paper | ent_coef=0.01 | — | — |" in (out / "ablation.md").read_text()
+
+
+def test_the_policy_kl_per_update(tmp_path):
+    h = "Hopper-v5"
+    runs = [make_run(tmp_path, "p0", 1000.0, paper(h, 0), kl=[1e-3, 3e-3, 0.5]),  # 0.5: past 500k
+            make_run(tmp_path, "p1", 1200.0, paper(h, 1), kl=[4e-3, 4e-3, 4e-3]),
+            make_run(tmp_path, "m0", 100.0, master(h, 0), kl=["", 2e-5, 1e-5], kl_key="kl"),
+            make_run(tmp_path, "ko", 600.0, paper(h, 0, ent_coef=0.01))]  # logs no KL
+    out = tmp_path / "out"
+    assert compare.main(runs + ["--ablation", "master", "--out", str(out)]) == 0
+    got = {r["role"]: r for r in read_csv(out / "ablation.csv")}
+    # seed medians 2e-3 and 4e-3 → 3e-3; master's cold-start row has none
+    assert (float(got["defaults"]["policy_kl"]), got["defaults"]["n_kl_seeds"]) == \
+        (pytest.approx(3e-3), "2")
+    assert (float(got["base"]["policy_kl"]), got["base"]["n_kl_seeds"]) == (2e-5, "1")
+    assert got["knock-out"]["policy_kl"] == "nan" and got["knock-out"]["n_kl_seeds"] == "0"
+    md = (out / "ablation.md").read_text()
+    assert "| variant paper (defaults) | — | 3.0e-03 (2) |" in md
+    assert "| variant paper | ent_coef=0.01 | — |" in md
+    assert "| variant master (base) | — | 2.0e-05 (1) |" in md
 
 
 @pytest.mark.parametrize("drop, flags, message", [

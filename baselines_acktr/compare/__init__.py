@@ -109,9 +109,10 @@ field of its config at the default, as :func:`.settings.changes_from_defaults` t
 experiment is a *knock-out*, named by the fields where it differs from the defaults. Per row,
 ``eprewmean`` at the budget ``T`` (default 0.5M; as the budgets above) and its share of the gap,
 (defaults − row) / (defaults − ``BASE_VARIANT``'s defaults) of the means. Writes
-``ablation.md`` (a row per experiment, two columns per env), ``ablation.csv`` (a row per env and
+``ablation.md`` (a row per experiment, two columns per env; then, where runs log the policy's
+KL per update, its median per experiment and env), ``ablation.csv`` (a row per env and
 experiment: ``role`` defaults/knock-out/base, ``changes``, seeds, mean, std,
-``share_of_gap``) and ``ablation.png`` (the knock-outs' shares as bars). An env with such runs
+``share_of_gap``, ``policy_kl``) and ``ablation.png`` (the knock-outs' shares as bars). An env with such runs
 but no defaults experiment of either side is bad input.
 
 Bad input (no run dir, a dir with neither a ``progress.csv`` nor a run folder below it, no env

@@ -7,12 +7,15 @@ experiment (*base*) and ``BASE``'s other experiments (*base-changed*: ``BASE`` w
 changed, e.g. set to the other variant's values). Each row's score is ``eprewmean`` at the
 budget (:func:`.budgets.at_budget`, mean ± std over the seeds there); its **share of the gap**
 is (defaults − row) / (defaults − base), of the means: 0 for the defaults, 1 for ``BASE``,
-above 1 a row that falls below ``BASE``, below 0 one that beats the defaults. Writes
-``ablation.md``, ``ablation.csv`` and ``ablation.png`` (the shares as bars, one colour per
-env)."""
+above 1 a row that falls below ``BASE``, below 0 one that beats the defaults. Where the runs
+log the policy's KL per update (master's ``--log_kl``, the paper variant always), each row also
+gets its median up to the budget (``policy_kl``: each seed's median over its updates, then the
+median over the seeds), how far one update moves the policy. Writes ``ablation.md``,
+``ablation.csv`` and ``ablation.png`` (the shares as bars, one colour per env)."""
 import csv
 import math
 import os
+import statistics
 
 from .budgets import at_budget
 from .errors import CompareError
@@ -21,7 +24,7 @@ from .settings import changes_from_defaults, settings_text
 from .verdicts import fmt_num, fmt_steps
 
 CSV_COLUMNS = ["env", "variant", "role", "changes", "budget", "n_seeds", "n_runs", "mean", "std",
-               "seed_scores", "share_of_gap"]
+               "seed_scores", "share_of_gap", "policy_kl", "n_kl_seeds"]
 ENV_COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]
 MISSING = "—"            # no seed got to the budget
 LABEL_CHARS = 70         # a knock-out's label in the figure: its changes, cut with "(+N more)"
@@ -38,6 +41,20 @@ def _defaults_of(members, what):
         raise CompareError(f"--ablation: no run of {what} at its config's defaults: the "
                            "ablation reads knock-outs against it")
     return at_defaults[0]
+
+
+def policy_kl_at(res, budget):
+    """``(median, n_seeds)``: the median over the seeds of each seed's median policy KL per
+    update over its updates up to ``budget`` timesteps; ``(nan, 0)`` when none logs it."""
+    medians = []
+    for run in res.by_seed():
+        if run.policy_kl is None:
+            continue
+        ts, kl = run.policy_kl
+        kept = kl[ts <= budget]
+        if len(kept):
+            medians.append(float(statistics.median(kept)))
+    return (statistics.median(medians), len(medians)) if medians else (math.nan, 0)
 
 
 def ablation_rows(results, base, budget):
@@ -63,11 +80,12 @@ def ablation_rows(results, base, budget):
                 at = top_at if res is top else base_at if res is base_res else \
                     at_budget(res, budget)
                 share = (top_at["mean"] - at["mean"]) / gap if gap else math.nan
+                kl, n_kl = policy_kl_at(res, budget)
                 rows.append(dict(env=env_id, variant=res.variant, role=role,
                                  changes=settings_text(changes(res)), budget=budget,
                                  n_seeds=at["n_seeds"], n_runs=at["n_runs"], mean=at["mean"],
                                  std=at["std"], seed_scores=seed_scores_text(at["reached"]),
-                                 share_of_gap=share))
+                                 share_of_gap=share, policy_kl=kl, n_kl_seeds=n_kl))
     if not rows:
         raise CompareError(f"--ablation {base}: no env has runs of variant {base} and of another "
                            "variant")
@@ -88,10 +106,34 @@ def _row_key(row):
     return row["role"], row["variant"], row["changes"]
 
 
+def _row_name(role, variant):
+    return f"variant {variant}" + ("" if role in ("knock-out", "base-changed") else f" ({role})")
+
+
+def _kl_table(rows, envs, keys, by, at):
+    """The policy-step table of ``ablation.md`` (empty when no run logs the KL)."""
+    if not any(r["n_kl_seeds"] for r in rows):
+        return []
+    out = ["", f"Policy step: the policy's KL between before and after an update, on that "
+           f"update's batch, median over the updates up to {at} (each seed's), then over the "
+           "seeds (their count in brackets); — where no run logs it.", "",
+           "| " + " | ".join(["experiment", "changes from its defaults"]
+                             + [f"{env} KL per update" for env in envs]) + " |",
+           "|" + "---|" * (2 + len(envs))]
+    for role, variant, text in keys:
+        cells = [_row_name(role, variant), text.replace(", ", ",<br>") if text else "—"]
+        for env in envs:
+            row = by.get((env, role, variant, text))
+            cells.append(f"{row['policy_kl']:.1e} ({row['n_kl_seeds']})"
+                         if row and row["n_kl_seeds"] else "—")
+        out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
 def ablation_markdown(rows, base, budget, argv):
     """``ablation.md``: one table, a row per experiment (defaults, knock-outs, ``base`` and its
     changed experiments) and per env its score at the budget and its share of the gap (``—``
-    where no seed got there)."""
+    where no seed got there); then, where runs log it, the policy KL per update of each."""
     envs = list(dict.fromkeys(r["env"] for r in rows))
     keys = list(dict.fromkeys(_row_key(r) for r in rows))
     keys = [k for k in keys if not k[0].startswith("base")] + [
@@ -112,13 +154,12 @@ def ablation_markdown(rows, base, budget, argv):
            "variant's defaults.", "",
            "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
     for role, variant, text in keys:
-        name = f"variant {variant}" + ("" if role in ("knock-out", "base-changed")
-                                       else f" ({role})")
-        cells = [name, text.replace(", ", ",<br>") if text else "—"]
+        cells = [_row_name(role, variant), text.replace(", ", ",<br>") if text else "—"]
         for env in envs:
             row = by.get((env, role, variant, text))
             cells += list(_cell(row)) if row else ["—", "—"]
         out.append("| " + " | ".join(cells) + " |")
+    out += _kl_table(rows, envs, keys, by, at)
     out += ["", "![the shares of the gap](ablation.png)", ""]
     return "\n".join(out)
 

@@ -49,7 +49,8 @@ def parse(argv):
                    help="also ablation.md, ablation.csv and ablation.png: in each env the runs of "
                         "the other variant read as knock-outs from its defaults toward "
                         "BASE_VARIANT's defaults (e.g. master), each with its score at --budget "
-                        "and its share of the gap (defaults - knock-out) / (defaults - base)")
+                        "and its share of the gap (defaults - knock-out) / (defaults - base), "
+                        "and the median policy KL per update where the runs log it")
     p.add_argument("--budget", type=float, default=None, metavar="TIMESTEPS",
                    help=f"with --ablation: where the scores are read (default {ABLATION_BUDGET:g})")
     args = p.parse_args(argv)

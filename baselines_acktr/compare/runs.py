@@ -14,6 +14,9 @@ from .errors import CompareError
 LAST_EPISODES = 100      # monitor score: mean of the last 100 episodes (as eprewmean)
 HUMAN_WINDOW = 100       # episodes-to-level: first N with mean(r[N..N+99]) >= level
 TUNE_COLUMNS = {"trial_id", "training_iteration"}  # in Ray Tune's own progress.csv only
+# the policy's KL between before and after each update, on that update's batch: master's
+# ``--log_kl`` column and the paper variant's (the branch's) own key
+KL_COLUMNS = ("kl", "KL")
 
 
 def experiment_variant(cfg):
@@ -48,6 +51,7 @@ class Run:
     eval_curve: tuple = None            # eval.csv: (timesteps, mean return) per evaluation
     implementation: object = None       # config.json's: another implementation's run
     config: dict = field(default_factory=dict)  # config.json as read ({} without one)
+    policy_kl: tuple = None             # (timesteps, KL) of the updates that logged it
 
     @property
     def monitor_last100(self):
@@ -105,6 +109,19 @@ def read_progress(path):
     if not ts:
         raise CompareError(f"{path} has no logged rows")
     return np.asarray(ts, dtype=np.float64), np.asarray(score, dtype=np.float64)
+
+
+def read_policy_kl(path):
+    """``(timesteps, kl)`` of the rows of ``progress.csv`` with a finite policy KL per update
+    (a column of :data:`KL_COLUMNS`), sorted by timesteps; None without such a column."""
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        column = next((c for c in KL_COLUMNS if c in (reader.fieldnames or [])), None)
+        if column is None:
+            return None
+        pairs = sorted((_float(r.get("total_timesteps")), _float(r.get(column))) for r in reader)
+    pairs = [(t, k) for t, k in pairs if math.isfinite(t) and math.isfinite(k)]
+    return np.asarray([t for t, _ in pairs]), np.asarray([k for _, k in pairs])
 
 
 def monitor_files(run_dir):
@@ -218,4 +235,5 @@ def load_run(run_dir, env_fallback=None):
                alg=cfg.get("alg"), variant=experiment_variant(cfg), timesteps=timesteps[order],
                eprewmean=eprewmean[order], final_timesteps=final[0], final_score=final[1],
                monitor_files=files, implementation=cfg.get("implementation"), config=cfg,
+               policy_kl=read_policy_kl(progress),
                episode_returns=np.asarray([r for _, r in episodes]) if files else None)
