@@ -3,6 +3,7 @@ import csv
 import glob
 import json
 import os
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -61,7 +62,8 @@ def test_training_leaves_logs_monitor_tensorboard_and_checkpoints(pong_run):
 
 
 @pytest.mark.slow
-def test_resume_continues_the_timestep_count(pong_run):
+def test_resume_continues_the_timestep_count(pong_run, tmp_path):
+    pong_run = Path(shutil.copytree(pong_run, tmp_path / "run"))  # the shared run stays as it is
     status = run_atari.main(["--num_timesteps", "12000", "--num_env", "4", "--log_path",
                              str(pong_run), "--log_interval", "25",
                              "--load_path", str(pong_run / "checkpoints")] + PAPER_CNN)

@@ -1,6 +1,7 @@
 """run_mujoco.py (master variant) and baselines' VecNormalize."""
 import csv
 import glob
+import shutil
 import sys
 from pathlib import Path
 
@@ -135,8 +136,10 @@ def test_a_fresh_run_in_a_used_folder_starts_its_progress_anew(tmp_path):
 
 
 @pytest.mark.slow
-def test_master_variant_resume_restores_normalisation(hopper_run):
+def test_master_variant_resume_restores_normalisation(hopper_run, tmp_path):
     from baselines_acktr.common.checkpoints import Checkpointer
+
+    hopper_run = Path(shutil.copytree(hopper_run, tmp_path / "run"))  # the shared run stays
 
     ob_rms = RunningMeanStd((11,), name="ob_rms")
     Checkpointer(None, {"ob_rms": ob_rms}, {}).restore(str(hopper_run / "checkpoints"))
