@@ -78,14 +78,6 @@ class VecNormalize(gym.vector.VectorWrapper):
         self.training = training
         self.ret = np.zeros(self.num_envs)
 
-    def trackables(self):
-        out = {}
-        if self.ob_rms is not None:
-            out["ob_rms"] = self.ob_rms
-        if self.ret_rms is not None:
-            out["ret_rms"] = self.ret_rms
-        return out
-
     def _obfilt(self, obs):
         if self.ob_rms is None:
             return obs
