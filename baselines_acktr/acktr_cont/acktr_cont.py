@@ -89,9 +89,7 @@ def learn_cont(env_id: str, seed: int, num_timesteps: int = 1_000_000, logger=No
                                  f"ac_dim={learner.ac_dim}; {env_id} has {ob_dim}, {ac_dim}")
             learner.restore_progress()
         if gamma is not None:
-            learner.gamma = gamma
-            if learner.ret_norm is not None:
-                learner.ret_norm.gamma = gamma
+            learner.gamma = gamma  # the return normaliser's too
         if lam is not None:
             learner.lam = lam
         if desired_kl is not None:

@@ -144,11 +144,11 @@ class ContLearner(tf.Module):
         if stepsize_rule not in STEPSIZE_RULES:
             raise ValueError(f"stepsize_rule must be one of {STEPSIZE_RULES}, got {stepsize_rule!r}")
         self.ob_dim, self.ac_dim = int(ob_dim), int(ac_dim)
+        self.ret_norm = ReturnNormalizer(gamma) if reward_norm else None
         self.gamma, self.lam = gamma, lam
         self.timesteps_per_batch, self.desired_kl = int(timesteps_per_batch), desired_kl
         self.standardize_adv, self.stepsize_rule = bool(standardize_adv), stepsize_rule
         self.initial_stepsize, self.stepsize_horizon = float(stepsize), stepsize_horizon
-        self.ret_norm = ReturnNormalizer(gamma) if reward_norm else None
         rng = np.random.RandomState(seed)
         sample_rng, noise_rng = tf.random.Generator.from_seed(seed).split(2)
         self.vf = NeuralNetValueFunction(ob_dim, ac_dim, rng, seed=seed, is_async=is_async,
@@ -209,6 +209,18 @@ class ContLearner(tf.Module):
         """A shipped agent's part of the checkpoint: the policy, the filter and progress
         (no value function, no optimizer state)."""
         return dict(policy=self.policy, obfilter=self.obfilter, progress=self.progress)
+
+    @property
+    def gamma(self):
+        """The discount of the advantages and, with ``reward_norm``, of the return
+        normaliser (setting it sets both)."""
+        return self._gamma
+
+    @gamma.setter
+    def gamma(self, value):
+        self._gamma = value
+        if self.ret_norm is not None:
+            self.ret_norm.gamma = value
 
     def restore_progress(self):
         """After a restore: the filter's running statistics from its variables."""

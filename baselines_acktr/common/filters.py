@@ -13,8 +13,8 @@ than the step itself).  For checkpoints they are mirrored in ``tf.Variable`` s:
 :meth:`ZFilter.sync_to_variables` writes them (``ContLearner.fit`` does it at
 the end of every iteration, before its callback), and after a
 ``tf.train.Checkpoint`` restore :meth:`ZFilter.load_from_variables` reads them
-back (``ContLearner.restore_progress`` does it).  :meth:`ZFilter.get_state` / :meth:`ZFilter.set_state`
-do the same with a plain dict.
+back (``ContLearner.restore_progress`` does it).  :meth:`ZFilter.get_state` /
+:meth:`ZFilter.set_state` do the same with a plain dict.
 """
 import numpy as np
 import tensorflow as tf

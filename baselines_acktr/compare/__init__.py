@@ -112,8 +112,8 @@ experiment is a *knock-out*, named by the fields where it differs from the defau
 ``ablation.md`` (a row per experiment, two columns per env; then, where runs log the policy's
 KL per update, its median per experiment and env), ``ablation.csv`` (a row per env and
 experiment: ``role`` defaults/knock-out/base, ``changes``, seeds, mean, std,
-``share_of_gap``, ``policy_kl``) and ``ablation.png`` (the knock-outs' shares as bars). An env with such runs
-but no defaults experiment of either side is bad input.
+``share_of_gap``, ``policy_kl``) and ``ablation.png`` (the knock-outs' shares as bars). An
+env with such runs but no defaults experiment of either side is bad input.
 
 Bad input (no run dir, a dir with neither a ``progress.csv`` nor a run folder below it, no env
 id, an env with no reference numbers, unreadable files) ends with one line

@@ -81,15 +81,22 @@ def _float(text):
         return math.nan
 
 
-def read_progress(path):
-    """``(timesteps, eprewmean)`` arrays from a baselines-style ``progress.csv``."""
+def _read_table(path):
+    """``(header, rows)`` of a csv file; :class:`CompareError` when it cannot be read."""
     try:
         with open(path, newline="") as fh:
             reader = csv.DictReader(fh)
-            header = reader.fieldnames or []
-            rows = list(reader)
+            return reader.fieldnames or [], list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise CompareError(f"cannot read {path}: {exc}") from None
+
+
+def read_progress(path):
+    """``(timesteps, eprewmean)`` arrays from a baselines-style ``progress.csv``."""
+    return _progress_arrays(path, *_read_table(path))
+
+
+def _progress_arrays(path, header, rows):
     if TUNE_COLUMNS <= set(header):
         raise CompareError(f"{path} is Ray Tune's progress.csv (columns "
                            f"{', '.join(sorted(TUNE_COLUMNS))}), not the training run's")
@@ -111,16 +118,14 @@ def read_progress(path):
     return np.asarray(ts, dtype=np.float64), np.asarray(score, dtype=np.float64)
 
 
-def read_policy_kl(path):
-    """``(timesteps, kl)`` of the rows of ``progress.csv`` with a finite policy KL per update
-    (a column of :data:`KL_COLUMNS`), sorted by timesteps; None without such a column."""
-    with open(path, newline="") as fh:
-        reader = csv.DictReader(fh)
-        column = next((c for c in KL_COLUMNS if c in (reader.fieldnames or [])), None)
-        if column is None:
-            return None
-        pairs = sorted((_float(r.get("total_timesteps")), _float(r.get(column))) for r in reader)
-    pairs = [(t, k) for t, k in pairs if math.isfinite(t) and math.isfinite(k)]
+def _policy_kl(header, rows):
+    """``(timesteps, kl)`` of the ``progress.csv`` rows with a finite policy KL per update (a
+    column of :data:`KL_COLUMNS`), sorted by timesteps; None without such a column."""
+    column = next((c for c in KL_COLUMNS if c in header), None)
+    if column is None:
+        return None
+    pairs = sorted((t, k) for t, k in ((_float(r.get("total_timesteps")), _float(r.get(column)))
+                                       for r in rows) if math.isfinite(t) and math.isfinite(k))
     return np.asarray([t for t, _ in pairs]), np.asarray([k for _, k in pairs])
 
 
@@ -209,7 +214,8 @@ def load_run(run_dir, env_fallback=None):
     progress = os.path.join(run_dir, "progress.csv")
     if not os.path.isfile(progress):
         raise CompareError(f"{run_dir} has no progress.csv")
-    timesteps, eprewmean = read_progress(progress)
+    header, rows = _read_table(progress)
+    timesteps, eprewmean = _progress_arrays(progress, header, rows)
     final = (int(timesteps[-1]), float(eprewmean[-1]))  # the last logged row, as written
     order = np.argsort(timesteps, kind="stable")  # curves need increasing timesteps
     cfg = read_config(run_dir)
@@ -235,5 +241,5 @@ def load_run(run_dir, env_fallback=None):
                alg=cfg.get("alg"), variant=experiment_variant(cfg), timesteps=timesteps[order],
                eprewmean=eprewmean[order], final_timesteps=final[0], final_score=final[1],
                monitor_files=files, implementation=cfg.get("implementation"), config=cfg,
-               policy_kl=read_policy_kl(progress),
+               policy_kl=_policy_kl(header, rows),
                episode_returns=np.asarray([r for _, r in episodes]) if files else None)

@@ -61,8 +61,8 @@ class KfacOptimizer(tf.Module):
     (pass them as keywords, or ``config=``); they read as attributes
     (``optim.clip_kl``), except ``stats_accum_iter``: the attribute is the count
     baselines uses (``cold_iter`` unless ``full_stats_init``; the property
-    below), which may differ from the field.  ``learning_rate`` is the default rate; a step may pass
-    its own (baselines fed a placeholder).
+    below), which may differ from the field.  ``learning_rate`` is the default
+    rate; a step may pass its own (baselines fed a placeholder).
 
     Use: :meth:`build` once from one forward pass's :class:`~.layers.Capture`, then
     per step :meth:`compute_stats` (from the Fisher-loss gradients at
